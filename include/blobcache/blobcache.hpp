@@ -1,0 +1,13 @@
+// The whole public API of blobcache (except testing/, which needs Catch2).
+#pragma once
+
+#include "blobcache/cache.hpp"
+#include "blobcache/clock.hpp"
+#include "blobcache/error.hpp"
+#include "blobcache/memory_store.hpp"
+#include "blobcache/names.hpp"
+#include "blobcache/policy.hpp"
+#include "blobcache/sqlite_store.hpp"
+#include "blobcache/store.hpp"
+#include "blobcache/types.hpp"
+#include "blobcache/version.hpp"

@@ -1,0 +1,47 @@
+// Errors. Every failure the library reports is a blobcache::Error whose
+// code() compares equal to exactly one Errc, and whose what() names the
+// operation, the namespace/key or file, and the cause.
+//
+// A cache miss is never an error: it is an empty std::optional or a null
+// reader. No SQLite, SQLiteCpp or OpenSSL exception type reaches the caller.
+#pragma once
+
+#include <string_view>
+#include <system_error>
+
+namespace blobcache {
+
+enum class Errc {
+  store_not_configured = 1,  // a Cache has no store
+  entry_not_found,           // Cache::at() on a missing key
+  invalid_namespace,         // the namespace breaks the name grammar
+  invalid_key,               // the key breaks the name grammar
+  invalid_argument,          // any other bad argument (options, sizes, ...)
+  busy,                      // the store stayed locked for the whole busy timeout
+  corrupt,                   // the file or an entry failed an integrity check
+  io,                        // the operating system reported an I/O error
+  no_space,                  // the disk (or a quota) is full
+  read_only,                 // the store, file or folder cannot be written
+  too_large,                 // a value or name exceeds a hard limit
+  cancelled,                 // a stop_token asked the operation to stop
+  unsupported,               // the backend or file version cannot do this
+};
+
+// The category of Errc; name() == "blobcache". Thread-safe.
+const std::error_category& error_category() noexcept;
+std::error_code make_error_code(Errc e) noexcept;
+
+// The enumerator's name, e.g. "entry_not_found"; "unknown" for other values.
+std::string_view errc_name(Errc e) noexcept;
+
+class Error : public std::system_error {
+ public:
+  using std::system_error::system_error;
+  // The Errc of this error (code().value() as an Errc).
+  Errc errc() const noexcept { return static_cast<Errc>(code().value()); }
+};
+
+}  // namespace blobcache
+
+template <>
+struct std::is_error_code_enum<blobcache::Errc> : std::true_type {};

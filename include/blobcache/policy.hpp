@@ -1,0 +1,37 @@
+// Policy: when an entry counts as expired.
+#pragma once
+
+#include <memory>
+
+#include "blobcache/clock.hpp"
+#include "blobcache/types.hpp"
+
+namespace blobcache {
+
+// An aggregate: `Policy{.ttl = 1h, .clock = my_clock}`. Const methods are
+// thread-safe when the clock is.
+struct Policy {
+  // Entries without expires_at expire `ttl` after updated_at; <= 0: never.
+  Duration ttl{0};
+  // The source of "now"; null: system_clock().
+  std::shared_ptr<const Clock> clock;
+
+  TimePoint now() const;
+  // now - updated_at (negative when updated_at is in the future).
+  Duration age(const Meta& meta) const;
+  // expires_at - now when expires_at is set; else ttl - age when ttl > 0;
+  // else 0. Negative once expired.
+  Duration expires_in(const Meta& meta) const;
+  // now > expires_at when expires_at is set (explicit expiry wins over TTL,
+  // and the instant of expires_at itself is not expired); else
+  // ttl > 0 && age > ttl.
+  bool is_expired(const Meta& meta) const;
+
+  // The same three, evaluated at `now` instead of the clock's time (to judge
+  // many entries against one instant).
+  Duration age_at(const Meta& meta, TimePoint now) const;
+  Duration expires_in_at(const Meta& meta, TimePoint now) const;
+  bool is_expired_at(const Meta& meta, TimePoint now) const;
+};
+
+}  // namespace blobcache

@@ -1,0 +1,126 @@
+// Value types shared by every part of the API.
+//
+// All types here are plain values: copy them freely. None of them is
+// synchronized; share one between threads only for reading.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace blobcache {
+
+using Bytes = std::vector<std::byte>;
+using BytesView = std::span<const std::byte>;
+using TimePoint = std::chrono::system_clock::time_point;
+using Duration = std::chrono::nanoseconds;
+
+// Views the characters of `text` as bytes. The view borrows `text`'s storage.
+BytesView as_bytes(std::string_view text) noexcept;
+// Views `bytes` as characters. The view borrows `bytes`' storage.
+std::string_view as_text(BytesView bytes) noexcept;
+
+// How a put stores an entry. An aggregate: write
+// `PutOptions{.content_type = "text/plain", .expires_at = t}`.
+struct PutOptions {
+  // Free-form MIME type, stored and returned as given.
+  std::string content_type;
+  // Absolute expiry. When set it wins over any TTL policy (see Policy).
+  std::optional<TimePoint> expires_at;
+  // Application metadata, stored and returned exactly (any bytes in names
+  // and values, including empty strings).
+  std::map<std::string, std::string> metadata;
+};
+
+// What the store knows about one entry.
+struct Meta {
+  std::int64_t size = 0;                // length of the value in bytes
+  TimePoint updated_at{};               // stamped by the store's clock at put
+  std::optional<TimePoint> expires_at;  // as given in PutOptions
+  std::string etag;                     // lowercase hex SHA-256 of the stored bytes
+  std::string content_type;
+  std::map<std::string, std::string> metadata;
+  friend bool operator==(const Meta&, const Meta&) = default;
+};
+
+// One entry of a namespace, as listed by Store::list().
+struct Object {
+  std::string key;
+  Meta meta;
+  friend bool operator==(const Object&, const Object&) = default;
+};
+
+// A whole value with its metadata, as returned by Store::get().
+struct Blob {
+  Bytes data;
+  Meta meta;
+  // The value viewed as characters; borrows `data`.
+  std::string_view text() const noexcept;
+};
+
+// One entry seen through a Policy, as listed by Cache::list().
+struct Entry {
+  std::string key;
+  Meta meta;
+  Duration age;         // now - updated_at
+  Duration expires_in;  // see Policy::expires_in()
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// Diagnostics describing a backend (the seed's Describer).
+struct Info {
+  std::string backend;  // "sqlite", "memory", ...
+  std::string root;     // where the data lives (the SQLite file path)
+  bool supports_list = false;
+  bool supports_stream = false;
+  bool supports_delete_namespace = false;
+};
+
+// One put of a batch (Store::put_many). Borrows `ns`, `key` and `value`:
+// they must stay valid until put_many returns.
+struct PutRequest {
+  std::string_view ns;
+  std::string_view key;
+  BytesView value;
+  PutOptions options;
+};
+
+// One namespace of a store with its totals, as returned by
+// Store::namespaces().
+struct NamespaceInfo {
+  std::string name;
+  std::int64_t entries = 0;
+  std::int64_t bytes = 0;  // sum of the values' sizes
+  friend bool operator==(const NamespaceInfo&, const NamespaceInfo&) = default;
+};
+
+// One entry that failed a deep verification (Store::verify()).
+struct VerifyFailure {
+  std::string ns;
+  std::string key;
+  std::string reason;  // e.g. "etag mismatch", "size mismatch", or an Error's what()
+};
+
+// The outcome of Store::verify().
+struct VerifyReport {
+  std::int64_t entries_checked = 0;
+  std::int64_t bytes_checked = 0;
+  std::vector<VerifyFailure> failures;
+  bool ok() const noexcept { return failures.empty(); }
+};
+
+// Progress of Store::verify(), reported after each entry.
+struct VerifyProgress {
+  std::int64_t entries_done = 0;
+  std::int64_t entries_total = 0;
+  std::int64_t bytes_done = 0;
+  std::int64_t bytes_total = 0;
+};
+
+}  // namespace blobcache

@@ -1,0 +1,183 @@
+#include "blobcache/store.hpp"
+
+#include <array>
+#include <string>
+
+#include "blobcache/error.hpp"
+#include "blobcache/names.hpp"
+#include "blobcache/policy.hpp"
+#include "errors.hpp"
+#include "sha256.hpp"
+
+namespace blobcache {
+
+std::optional<Blob> Store::get(std::string_view ns, std::string_view key) {
+  validate_namespace(ns);
+  validate_key(key);
+  return do_get(ns, key);
+}
+
+Meta Store::put(std::string_view ns, std::string_view key, BytesView value,
+                const PutOptions& opts) {
+  validate_namespace(ns);
+  validate_key(key);
+  return do_put(ns, key, value, opts);
+}
+
+Meta Store::put(std::string_view ns, std::string_view key, std::string_view text,
+                const PutOptions& opts) {
+  return put(ns, key, as_bytes(text), opts);
+}
+
+std::vector<Meta> Store::put_many(std::span<const PutRequest> batch) {
+  for (const PutRequest& request : batch) {
+    validate_namespace(request.ns);
+    validate_key(request.key);
+  }
+  if (batch.empty()) return {};
+  return do_put_many(batch);
+}
+
+std::unique_ptr<BlobReader> Store::open(std::string_view ns, std::string_view key) {
+  validate_namespace(ns);
+  validate_key(key);
+  return do_open(ns, key);
+}
+
+Meta Store::put_stream(std::string_view ns, std::string_view key, std::istream& in,
+                       const PutOptions& opts, std::stop_token stop) {
+  validate_namespace(ns);
+  validate_key(key);
+  return do_put_stream(ns, key, in, opts, std::move(stop));
+}
+
+void Store::erase(std::string_view ns, std::string_view key) {
+  validate_namespace(ns);
+  validate_key(key);
+  do_erase(ns, key);
+}
+
+void Store::erase_namespace(std::string_view ns) {
+  validate_namespace(ns);
+  do_erase_namespace(ns);
+}
+
+std::vector<Object> Store::list(std::string_view ns) {
+  validate_namespace(ns);
+  return do_list(ns);
+}
+
+std::size_t Store::erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
+  validate_namespace(ns);
+  return do_erase_expired(ns, now, ttl);
+}
+
+std::vector<NamespaceInfo> Store::namespaces() { return do_namespaces(); }
+
+VerifyReport Store::verify(const std::function<void(const VerifyProgress&)>& progress,
+                           std::stop_token stop) {
+  return do_verify(progress, std::move(stop));
+}
+
+Info Store::describe() const { return do_describe(); }
+
+void Store::check() { do_check(); }
+
+std::size_t Store::do_erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
+  const Policy policy{.ttl = ttl};
+  std::size_t erased = 0;
+  for (const Object& object : do_list(ns)) {
+    if (policy.is_expired_at(object.meta, now)) {
+      do_erase(ns, object.key);
+      ++erased;
+    }
+  }
+  return erased;
+}
+
+Info Store::do_describe() const { return {}; }
+
+void Store::do_check() {}
+
+std::vector<Meta> Store::do_put_many(std::span<const PutRequest> batch) {
+  std::vector<Meta> metas;
+  metas.reserve(batch.size());
+  for (const PutRequest& request : batch) {
+    metas.push_back(do_put(request.ns, request.key, request.value, request.options));
+  }
+  return metas;
+}
+
+std::vector<NamespaceInfo> Store::do_namespaces() {
+  detail::throw_error(Errc::unsupported,
+                      "namespaces: backend \"" + do_describe().backend +
+                          "\" cannot enumerate namespaces");
+}
+
+namespace {
+
+// Reads the entry whole and says what is wrong with it, or "" when nothing.
+std::string verify_entry(BlobReader& reader, std::int64_t& bytes_read, const std::stop_token& stop) {
+  detail::Sha256 hash;
+  std::array<std::byte, 64 * 1024> buffer{};
+  std::int64_t size = 0;
+  while (const std::size_t n = reader.read(buffer)) {
+    if (stop.stop_requested()) detail::throw_error(Errc::cancelled, "verify: cancelled");
+    hash.update(BytesView(buffer.data(), n));
+    size += static_cast<std::int64_t>(n);
+  }
+  bytes_read += size;
+  if (size != reader.meta().size) {
+    return "size mismatch: read " + std::to_string(size) + " bytes, metadata says " +
+           std::to_string(reader.meta().size);
+  }
+  if (hash.finish_hex() != reader.meta().etag) return "etag mismatch: bytes do not hash to the etag";
+  return {};
+}
+
+}  // namespace
+
+VerifyReport Store::do_verify(const std::function<void(const VerifyProgress&)>& progress,
+                              std::stop_token stop) {
+  const std::vector<NamespaceInfo> spaces = do_namespaces();
+  VerifyProgress done;
+  for (const NamespaceInfo& space : spaces) {
+    done.entries_total += space.entries;
+    done.bytes_total += space.bytes;
+  }
+  VerifyReport report;
+  for (const NamespaceInfo& space : spaces) {
+    for (const Object& object : do_list(space.name)) {
+      if (stop.stop_requested()) detail::throw_error(Errc::cancelled, "verify: cancelled");
+      std::string failure;
+      std::int64_t bytes = 0;
+      try {
+        auto reader = do_open(space.name, object.key);
+        if (!reader) continue;  // erased since it was listed
+        failure = verify_entry(*reader, bytes, stop);
+      } catch (const Error& e) {
+        if (e.code() == Errc::cancelled) throw;
+        failure = e.what();
+      }
+      ++report.entries_checked;
+      report.bytes_checked += bytes;
+      if (!failure.empty()) report.failures.push_back({space.name, object.key, std::move(failure)});
+      ++done.entries_done;
+      done.bytes_done += object.meta.size;
+      if (progress) progress(done);
+    }
+  }
+  return report;
+}
+
+Info describe(const Store* store, std::string_view fallback_backend) {
+  Info info = store ? store->describe() : Info{};
+  if (info.backend.empty()) info.backend = fallback_backend;
+  return info;
+}
+
+void check(Store* store) {
+  if (store) store->check();
+}
+
+}  // namespace blobcache

@@ -1,0 +1,17 @@
+// Internal: reading an std::istream in chunks with clear errors.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <span>
+#include <string_view>
+
+namespace blobcache::detail {
+
+// Fills `buffer` from `in` as far as the stream allows; returns the count
+// (less than buffer.size() only at the end of the stream). Throws
+// Error(Errc::io) naming `what` when the stream fails (badbit, or an
+// exception from the stream buffer).
+std::size_t read_chunk(std::istream& in, std::span<std::byte> buffer, std::string_view what);
+
+}  // namespace blobcache::detail
