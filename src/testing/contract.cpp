@@ -70,6 +70,14 @@ Bytes read_all(BlobReader& reader, std::size_t step) {
   return out;
 }
 
+// "" when equal; else a short description (Catch2 would print every byte).
+std::string difference(const Bytes& actual, const Bytes& expected) {
+  if (actual == expected) return {};
+  const auto mismatch = std::mismatch(actual.begin(), actual.end(), expected.begin(), expected.end());
+  return "sizes " + std::to_string(actual.size()) + " vs " + std::to_string(expected.size()) +
+         ", first difference at byte " + std::to_string(mismatch.first - actual.begin());
+}
+
 std::vector<std::string> keys_of(const std::vector<Object>& objects) {
   std::vector<std::string> keys;
   for (const auto& object : objects) keys.push_back(object.key);
@@ -164,7 +172,7 @@ void run_store_contract(const StoreContract& contract) {
     const auto got = store->get("ns", "big");
     REQUIRE(got.has_value());
     CHECK(sha256_hex(got->data) == got->meta.etag);
-    CHECK(got->data == data);
+    CHECK(difference(got->data, data).empty());
   }
 
   SECTION("namespaces are isolated") {
@@ -253,11 +261,11 @@ void run_store_contract(const StoreContract& contract) {
     auto reader = store->open("stream", "blob");
     REQUIRE(reader != nullptr);
     CHECK(reader->meta() == meta);
-    CHECK(read_all(*reader, 65'537) == data);
+    CHECK(difference(read_all(*reader, 65'537), data).empty());
     CHECK(reader->read(std::span<std::byte>{}) == 0);
     const auto got = store->get("stream", "blob");
     REQUIRE(got.has_value());
-    CHECK(got->data == data);
+    CHECK(difference(got->data, data).empty());
     CHECK(got->meta == meta);
   }
 
@@ -272,10 +280,10 @@ void run_store_contract(const StoreContract& contract) {
     store->put("ns", "k", after);
     Bytes rest = read_all(*reader, 4096);
     first.insert(first.end(), rest.begin(), rest.end());
-    CHECK(first == before);
+    CHECK(difference(first, before).empty());
     CHECK(reader->meta().etag == sha256_hex(before));
     reader.reset();
-    CHECK(store->get("ns", "k")->data == after);
+    CHECK(difference(store->get("ns", "k")->data, after).empty());
   }
 
   SECTION("a cancelled put_stream leaves nothing visible") {
@@ -439,7 +447,7 @@ void run_store_contract(const StoreContract& contract) {
     CHECK(metas[0].etag == sha256_hex(as_bytes("alpha")));
     CHECK(metas[1].size == 70'000);
     CHECK(store->get("batch", "a")->meta == metas[0]);
-    CHECK(store->get("batch", "b")->data == big);
+    CHECK(difference(store->get("batch", "b")->data, big).empty());
     CHECK(store->get("batch/2", "a")->meta == metas[2]);
     CHECK(store->put_many({}).empty());
   }
@@ -486,7 +494,7 @@ void run_store_contract(const StoreContract& contract) {
       auto reopened = contract.open(backing);
       const auto got = reopened->get("persist", "k");
       REQUIRE(got.has_value());
-      CHECK(got->data == data);
+      CHECK(difference(got->data, data).empty());
       CHECK(got->meta == meta);
       CHECK(reopened->list("persist").size() == 1);
     }
