@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -38,6 +39,11 @@ struct SqliteOptions {
   // SQLite's locking; opening a file on one throws Error(Errc::unsupported)
   // unless this is true.
   bool allow_network_filesystem = false;
+  // A cap on the file's size in bytes (SQLite's max_page_count, rounded down
+  // to whole pages); 0: none. A write that would grow the file past it
+  // throws Error(Errc::no_space) and stores nothing (a put_many: none of its
+  // requests). Space freed by erases is reused before the file grows.
+  std::int64_t max_file_bytes = 0;
 };
 
 // Thread-safe: each thread uses its own pooled connection, so readers run in

@@ -1,0 +1,42 @@
+#include "sqlite/busy_handler.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace blobcache::detail {
+namespace {
+
+// A writer holds the lock for about 100 us; SQLite's default handler sleeps
+// 1, 2, 5, 10 ... ms, so waiters oversleep by 10-100x. Yield a few times,
+// then sleep briefly, doubling, never more than 1 ms per pause.
+constexpr int kYields = 8;
+constexpr std::chrono::microseconds kFirstSleep{5};
+constexpr std::chrono::microseconds kMaxSleep{1000};
+
+int on_busy(void* context, int count) {
+  auto& wait = *static_cast<BusyWait*>(context);
+  const auto now = std::chrono::steady_clock::now();
+  if (count == 0) wait.started = now;
+  if (now - wait.started >= wait.timeout) return 0;  // give up: SQLITE_BUSY
+  back_off(count);
+  return 1;
+}
+
+}  // namespace
+
+void install_busy_handler(sqlite3* db, BusyWait& wait) {
+  sqlite3_busy_handler(db, &on_busy, &wait);
+}
+
+void back_off(int attempt) {
+  if (attempt < kYields) {
+    std::this_thread::yield();
+    return;
+  }
+  const int doublings = std::min(attempt - kYields, 10);
+  std::this_thread::sleep_for(std::min(kFirstSleep * (1 << doublings), kMaxSleep));
+}
+
+}  // namespace blobcache::detail

@@ -1,0 +1,115 @@
+#include "sqlite/connection.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <gsl/gsl>
+#include <string>
+
+namespace blobcache::detail {
+namespace {
+
+// Meta columns come in one order everywhere (see read_meta in the store).
+#define BLOBCACHE_META_COLUMNS "size, updated_at, expires_at, etag, content_type, metadata"
+
+constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = {
+    "BEGIN",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    // get: one statement, so metadata and chunks come from one snapshot.
+    "SELECT e.id, e.size, e.updated_at, e.expires_at, e.etag, e.content_type, e.metadata,"
+    " c.seq, c.checksum, c.data"
+    " FROM entries AS e LEFT JOIN chunks AS c ON c.entry_id = e.id"
+    " WHERE e.ns = ?1 AND e.key = ?2 ORDER BY c.seq",
+    "SELECT id, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 AND key = ?2",
+    "SELECT seq, checksum, data FROM chunks WHERE entry_id = ?1 ORDER BY seq",
+    "DELETE FROM entries WHERE ns = ?1 AND key = ?2",
+    "DELETE FROM entries WHERE id = ?1",
+    "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)",
+    "UPDATE entries SET ns = ?1, key = ?2, size = ?3, updated_at = ?4, expires_at = ?5,"
+    " etag = ?6, content_type = ?7, metadata = ?8 WHERE id = ?9 AND ns IS NULL",
+    "SELECT key, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 ORDER BY key",
+    "DELETE FROM entries WHERE ns = ?1",
+    // Policy::is_expired_at: now > expires_at when set; else age > ttl,
+    // i.e. updated_at < now - ttl (?3, computed without overflow).
+    "DELETE FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2",
+    "DELETE FROM entries WHERE ns = ?1 AND ((expires_at IS NOT NULL AND expires_at < ?2)"
+    " OR (expires_at IS NULL AND updated_at < ?3))",
+    "SELECT ns, count(*), sum(size) FROM entries WHERE ns IS NOT NULL GROUP BY ns ORDER BY ns",
+    "SELECT id, key FROM entries WHERE ns IS NULL",
+};
+
+#undef BLOBCACHE_META_COLUMNS
+
+int open_flags(const ConnectionConfig& config) {
+  // NOMUTEX: the pool already gives each connection to one thread at a time.
+  return (config.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;
+}
+
+}  // namespace
+
+const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
+
+Connection::Connection(const ConnectionConfig& config)
+    : busy_{.timeout = config.busy_timeout, .started = {}},
+      db_(config.path.string(), open_flags(config)),
+      owner_(::getpid()) {
+  install_busy_handler(db_.getHandle(), busy_);
+  const Tuning& t = config.tuning;
+  std::string pragmas = "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON;";
+  pragmas += config.durability == Durability::full ? "PRAGMA synchronous = FULL;"
+                                                    : "PRAGMA synchronous = NORMAL;";
+  pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
+  pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
+  if (!config.read_only) {
+    pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(t.wal_autocheckpoint) + ";";
+    pragmas += "PRAGMA journal_size_limit = " + std::to_string(t.journal_size_limit) + ";";
+  }
+  db_.exec(pragmas);
+  if (config.max_file_bytes > 0) {
+    // A connection-level limit: writes past it fail with SQLITE_FULL.
+    const std::int64_t page_size = db_.execAndGet("PRAGMA page_size").getInt64();
+    const std::int64_t pages = std::max<std::int64_t>(1, config.max_file_bytes / page_size);
+    db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
+  }
+}
+
+SQLite::Statement& Connection::statement(Sql id) {
+  auto& slot = statements_.at(static_cast<std::size_t>(id));
+  if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql_text(id));
+  return *slot;
+}
+
+bool Connection::make_idle() noexcept {
+  for (auto& statement : statements_) {
+    if (statement) statement->tryReset();
+  }
+  if (sqlite3_get_autocommit(db_.getHandle()) != 0) return true;
+  return sqlite3_exec(db_.getHandle(), "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+
+Transaction::Transaction(Connection& connection, Kind kind) : connection_(connection) {
+  StatementUse begin(connection_, kind == Kind::write ? Sql::begin_write : Sql::begin_read);
+  begin->exec();
+}
+
+Transaction::~Transaction() {
+  if (!open_) return;
+  // A failed ROLLBACK leaves the transaction open; the pool then discards
+  // the connection (Connection::make_idle).
+  try {
+    StatementUse rollback(connection_, Sql::rollback);
+    rollback->exec();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): destructors never throw
+  }
+}
+
+void Transaction::commit() {
+  StatementUse commit(connection_, Sql::commit);
+  commit->exec();
+  open_ = false;
+}
+
+}  // namespace blobcache::detail

@@ -1,0 +1,114 @@
+// Internal: one SQLite connection with its cached prepared statements.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "blobcache/sqlite_store.hpp"
+#include "sqlite/busy_handler.hpp"
+#include "sqlite/tuning.hpp"
+
+namespace blobcache::detail {
+
+// Everything a connection of one store is opened with.
+struct ConnectionConfig {
+  std::filesystem::path path;
+  bool read_only = false;
+  std::chrono::milliseconds busy_timeout{};
+  Durability durability = Durability::normal;
+  std::int64_t max_file_bytes = 0;  // 0: no limit
+  Tuning tuning;
+};
+
+// Every statement the store runs, prepared once per connection on first use.
+enum class Sql : std::size_t {
+  begin_read,
+  begin_write,
+  commit,
+  rollback,
+  get_entry_with_chunks,
+  find_entry,
+  read_chunk,
+  delete_entry,
+  delete_entry_by_id,
+  insert_entry,
+  insert_chunk,
+  publish_entry,
+  list_entries,
+  erase_namespace,
+  erase_expired_by_expiry,
+  erase_expired_by_expiry_or_age,
+  namespaces,
+  staged_entries,
+  count_,
+};
+
+// The text of statement `id` (also used by the query-plan tests).
+const char* sql_text(Sql id) noexcept;
+
+// Not thread-safe: one thread at a time (the pool leases it out).
+class Connection {
+ public:
+  // Opens the file (never creating it) and applies the per-connection
+  // settings. Throws SQLite::Exception.
+  explicit Connection(const ConnectionConfig& config);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  SQLite::Database& db() noexcept { return db_; }
+  // The cached statement, reset and ready to bind.
+  SQLite::Statement& statement(Sql id);
+  // The process that opened this connection (see ConnectionPool and fork).
+  pid_t owner() const noexcept { return owner_; }
+
+  // Resets every cached statement and rolls back an open transaction.
+  // Returns false when the connection is not fit for reuse.
+  bool make_idle() noexcept;
+
+ private:
+  BusyWait busy_;  // before db_: the handler points to it
+  SQLite::Database db_;
+  std::array<std::unique_ptr<SQLite::Statement>, static_cast<std::size_t>(Sql::count_)> statements_;
+  pid_t owner_;
+};
+
+// Resets a cached statement when leaving scope, so no statement keeps a read
+// transaction open by accident.
+class StatementUse {
+ public:
+  StatementUse(Connection& connection, Sql id) : statement_(connection.statement(id)) {}
+  ~StatementUse() { statement_.tryReset(); }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  SQLite::Statement& operator*() const noexcept { return statement_; }
+  SQLite::Statement* operator->() const noexcept { return &statement_; }
+
+ private:
+  SQLite::Statement& statement_;
+};
+
+// BEGIN IMMEDIATE (write) or BEGIN (read) ... COMMIT; rolls back when left
+// without commit(). Never throws from its destructor.
+class Transaction {
+ public:
+  enum class Kind { read, write };
+  Transaction(Connection& connection, Kind kind);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Connection& connection_;
+  bool open_ = true;
+};
+
+}  // namespace blobcache::detail

@@ -1,0 +1,90 @@
+#include "sqlite/rows.hpp"
+
+#include <xxhash.h>
+
+#include <bit>
+#include <gsl/gsl>
+#include <string>
+
+#include "errors.hpp"
+#include "metadata_codec.hpp"
+
+namespace blobcache::detail {
+namespace {
+
+[[noreturn]] void corrupt(const Where& where, const std::string& what) {
+  throw_error(Errc::corrupt, describe_where(where) + ": " + what);
+}
+
+}  // namespace
+
+std::int64_t to_nanos(TimePoint t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_nanos(std::int64_t nanos) noexcept {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
+}
+
+std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {
+  return std::bit_cast<std::int64_t>(
+      XXH3_64bits_withSeed(data.data(), data.size(), std::bit_cast<std::uint64_t>(seq)));
+}
+
+void bind_meta(SQLite::Statement& statement, int first, const Meta& meta, const Bytes& encoded_metadata) {
+  statement.bind(first, meta.size);
+  statement.bind(first + 1, to_nanos(meta.updated_at));
+  if (meta.expires_at) {
+    statement.bind(first + 2, to_nanos(*meta.expires_at));
+  } else {
+    statement.bind(first + 2);  // NULL
+  }
+  statement.bindNoCopy(first + 3, meta.etag);
+  statement.bindNoCopy(first + 4, meta.content_type);
+  // A zero-length blob must not be bound as NULL (metadata is NOT NULL).
+  static constexpr std::byte kEmpty{};
+  statement.bindNoCopy(first + 5, encoded_metadata.empty() ? &kEmpty : encoded_metadata.data(),
+                       gsl::narrow<int>(encoded_metadata.size()));
+}
+
+Meta read_meta(const SQLite::Statement& statement, int first, const Where& where) {
+  Meta meta;
+  meta.size = statement.getColumn(first).getInt64();
+  meta.updated_at = from_nanos(statement.getColumn(first + 1).getInt64());
+  if (!statement.isColumnNull(first + 2)) {
+    meta.expires_at = from_nanos(statement.getColumn(first + 2).getInt64());
+  }
+  meta.etag = statement.getColumn(first + 3).getString();
+  meta.content_type = statement.getColumn(first + 4).getString();
+  const auto metadata = statement.getColumn(first + 5);
+  try {
+    meta.metadata = decode_metadata(
+        BytesView(static_cast<const std::byte*>(metadata.getBlob()), gsl::narrow<std::size_t>(metadata.getBytes())));
+  } catch (const Error& e) {
+    corrupt(where, e.what());
+  }
+  if (meta.size < 0 || meta.etag.size() != 64) corrupt(where, "the entry's metadata row is damaged");
+  return meta;
+}
+
+BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t expected_seq,
+                        const Where& where) {
+  const std::int64_t seq = statement.getColumn(first).getInt64();
+  if (seq != expected_seq) {
+    corrupt(where, "chunk " + std::to_string(expected_seq) + " is missing (found " + std::to_string(seq) + ")");
+  }
+  const auto data = statement.getColumn(first + 2);
+  const BytesView bytes(static_cast<const std::byte*>(data.getBlob()), gsl::narrow<std::size_t>(data.getBytes()));
+  if (chunk_checksum(bytes, seq) != statement.getColumn(first + 1).getInt64()) {
+    corrupt(where, "chunk " + std::to_string(seq) + " fails its checksum");
+  }
+  return bytes;
+}
+
+void check_total(std::int64_t total, std::int64_t size, const Where& where) {
+  if (total != size) {
+    corrupt(where, "read " + std::to_string(total) + " bytes, metadata says " + std::to_string(size));
+  }
+}
+
+}  // namespace blobcache::detail

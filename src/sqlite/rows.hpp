@@ -1,0 +1,40 @@
+// Internal: moving Meta and chunks between C++ and the schema's rows.
+#pragma once
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+
+#include "blobcache/types.hpp"
+#include "sqlite/sqlite_error.hpp"
+
+namespace blobcache::detail {
+
+std::int64_t to_nanos(TimePoint t) noexcept;
+TimePoint from_nanos(std::int64_t nanos) noexcept;
+
+// The XXH3-64 of a chunk, seeded with its seq, as SQLite stores it.
+std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept;
+
+// Binds meta's columns (size, updated_at, expires_at, etag, content_type,
+// metadata) to parameters first..first+5. `encoded_metadata` must outlive
+// the statement's next step.
+void bind_meta(SQLite::Statement& statement, int first, const Meta& meta, const Bytes& encoded_metadata);
+
+// Reads the same six columns starting at column `first`. Throws
+// Error(Errc::corrupt) naming `where` when they are not what was written.
+Meta read_meta(const SQLite::Statement& statement, int first, const Where& where);
+
+// The bytes of the chunk in columns first (seq), first+1 (checksum) and
+// first+2 (data), after checking that it is chunk `expected_seq` and that
+// its bytes match the checksum. The view lives until the statement steps.
+// Throws Error(Errc::corrupt) naming `where` otherwise.
+BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t expected_seq,
+                        const Where& where);
+
+// Throws Error(Errc::corrupt) naming `where` unless `total` bytes were read
+// for an entry whose metadata says `size`.
+void check_total(std::int64_t total, std::int64_t size, const Where& where);
+
+}  // namespace blobcache::detail

@@ -1,0 +1,115 @@
+#include "sqlite/schema.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "errors.hpp"
+
+namespace blobcache::detail {
+namespace {
+
+// Version 1. Entries are keyed by (ns, key); a row with ns NULL is a
+// put_stream being staged (key holds its owner, see staging.cpp) and is never
+// visible, since every read names its namespace.
+//
+// Times are nanoseconds since the Unix epoch. The bytes live in their own
+// table, in chunks (so no value meets SQLite's 1 GB row limit and metadata
+// scans never touch blob pages), each with the XXH3-64 of its bytes seeded
+// with its seq (a chunk moved to another place fails too).
+//
+// Indexes:
+//   entries_by_name   every lookup, list (ordered by key) and erase_namespace
+//   entries_by_expiry erase_expired on explicit expiry: only rows that have one
+//   entries_by_age    erase_expired on ttl: only rows without an explicit expiry
+//   chunks_by_entry   reading a value in order; deleting an entry's chunks
+// The trigger deletes an entry's chunks in the statement that deletes it.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS entries (
+  id           INTEGER PRIMARY KEY,
+  ns           TEXT,
+  key          TEXT,
+  size         INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  etag         TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  metadata     BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name ON entries(ns, key);
+CREATE INDEX IF NOT EXISTS entries_by_expiry ON entries(ns, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_by_age ON entries(ns, updated_at) WHERE expires_at IS NULL;
+CREATE TABLE IF NOT EXISTS chunks (
+  id        INTEGER PRIMARY KEY,
+  entry_id  INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  checksum  INTEGER NOT NULL,
+  data      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_entry ON chunks(entry_id, seq);
+CREATE TRIGGER IF NOT EXISTS entries_drop_chunks AFTER DELETE ON entries
+BEGIN
+  DELETE FROM chunks WHERE entry_id = OLD.id;
+END;
+)sql";
+
+std::int64_t pragma_int(Connection& connection, const char* name) {
+  return connection.db().execAndGet(std::string("PRAGMA ") + name).getInt64();
+}
+
+void require_supported(std::int64_t version, std::int64_t application_id, const std::string& file) {
+  if (application_id != 0 && application_id != kApplicationId) {
+    throw_error(Errc::unsupported, "open " + file + ": not a blobcache file (application_id " +
+                                       std::to_string(application_id) + ")");
+  }
+  if (version > kSchemaVersion) {
+    throw_error(Errc::unsupported, "open " + file + ": schema version " + std::to_string(version) +
+                                       " is newer than this library's (" +
+                                       std::to_string(kSchemaVersion) + "); upgrade blobcache");
+  }
+}
+
+// One step per version: migrate_from[v] brings version v to v + 1.
+void create_v1(Connection& connection) { connection.db().exec(kSchemaV1); }
+
+}  // namespace
+
+void prepare_schema(Connection& connection, int page_size) {
+  auto& db = connection.db();
+  const std::string file = db.getFilename();
+  // Only effective before the file has its first page (a new file).
+  db.exec("PRAGMA page_size = " + std::to_string(page_size));
+  // Each execAndGet in its own statement: its Column keeps the query open.
+  const std::string mode = db.execAndGet("PRAGMA journal_mode").getString();
+  if (mode != "wal" && db.execAndGet("PRAGMA journal_mode = WAL").getString() != "wal") {
+    // Another connection held the file: let the caller retry like a lock wait.
+    throw SQLite::Exception("could not switch the journal to WAL", SQLITE_BUSY);
+  }
+  // Fast path for every open but the first: no write lock needed.
+  std::int64_t version = pragma_int(connection, "user_version");
+  require_supported(version, pragma_int(connection, "application_id"), file);
+  if (version == kSchemaVersion) return;
+
+  Transaction transaction(connection, Transaction::Kind::write);
+  // Re-read under the write lock: another process may have done it.
+  version = pragma_int(connection, "user_version");
+  require_supported(version, pragma_int(connection, "application_id"), file);
+  if (version == 0) create_v1(connection);
+  // Later versions: `if (version < N) migrate_to_N(connection);` in order.
+  db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+  db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  transaction.commit();
+}
+
+void check_schema_read_only(Connection& connection) {
+  const std::string file = connection.db().getFilename();
+  const std::int64_t version = pragma_int(connection, "user_version");
+  require_supported(version, pragma_int(connection, "application_id"), file);
+  if (version < kSchemaVersion) {
+    throw_error(Errc::unsupported,
+                "open " + file + " read-only: schema version " + std::to_string(version) +
+                    " must first be created or migrated by a writable open");
+  }
+}
+
+}  // namespace blobcache::detail
