@@ -1,0 +1,119 @@
+// Unit tests of the tool's duration/time parsing and human formatting.
+#include <chrono>
+#include <sstream>
+
+#include "catch_compat.hpp"
+#include "format.hpp"
+#include "parse.hpp"
+
+namespace blobcache::tool {
+namespace {
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+TimePoint utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
+  return TimePoint{sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s}};
+}
+
+TEST_CASE("parse_duration reads the documented units and their combinations", "[tool][parse]") {
+  CHECK(parse_duration("90s") == 90s);
+  CHECK(parse_duration("15m") == 15min);
+  CHECK(parse_duration("2h") == 2h);
+  CHECK(parse_duration("7d") == 7 * 24h);
+  CHECK(parse_duration("1h30m") == 90min);
+  CHECK(parse_duration("1d2h3m4s") == 24h + 2h + 3min + 4s);
+  CHECK(parse_duration("250ms") == 250ms);
+  CHECK(parse_duration("5us") == 5us);
+  CHECK(parse_duration("7ns") == 7ns);
+  CHECK(parse_duration("1.5h") == 90min);
+  CHECK(parse_duration(".5s") == 500ms);
+  CHECK(parse_duration("0") == Duration{0});
+  CHECK(parse_duration("0s") == Duration{0});
+  CHECK(parse_duration("1m1ms") == 1min + 1ms);  // "ms" is not "m" + "s"
+}
+
+TEST_CASE("parse_duration rejects malformed and overflowing text", "[tool][parse]") {
+  const char* bad = GENERATE("", "s", "10", "-5s", "+5s", "5 s", "5x", "1h 30m", ".s", "1..5s",
+                             "5sec", "h1", "9999999999999999999s", "200000d", "106752d");
+  CAPTURE(bad);
+  CHECK_THROWS_AS(parse_duration(bad), ParseError);
+}
+
+TEST_CASE("parse_time reads RFC 3339 with fractions and offsets", "[tool][parse]") {
+  CHECK(parse_time("2026-01-02T03:04:05Z") == utc(2026, 1, 2, 3, 4, 5));
+  CHECK(parse_time("2026-01-02t03:04:05z") == utc(2026, 1, 2, 3, 4, 5));
+  CHECK(parse_time("2026-01-02 03:04:05Z") == utc(2026, 1, 2, 3, 4, 5));
+  CHECK(parse_time("2026-01-02T03:04:05.5Z") == utc(2026, 1, 2, 3, 4, 5) + 500ms);
+  CHECK(parse_time("2026-01-02T03:04:05.123456789Z") == utc(2026, 1, 2, 3, 4, 5) + 123456789ns);
+  // Digits beyond nanoseconds are truncated, as RFC 3339 leaves precision open.
+  CHECK(parse_time("2026-01-02T03:04:05.1234567891Z") == utc(2026, 1, 2, 3, 4, 5) + 123456789ns);
+  CHECK(parse_time("2026-01-02T05:04:05+02:00") == utc(2026, 1, 2, 3, 4, 5));
+  CHECK(parse_time("2026-01-01T22:34:05-04:30") == utc(2026, 1, 2, 3, 4, 5));
+  CHECK(parse_time("2024-02-29T00:00:00Z") == utc(2024, 2, 29, 0, 0, 0));
+  CHECK(parse_time("1969-12-31T23:59:59.75Z") == TimePoint{-250ms});
+}
+
+TEST_CASE("parse_time rejects what RFC 3339 does not allow", "[tool][parse]") {
+  const char* bad =
+      GENERATE("", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02T03:04Z", "2026-1-02T03:04:05Z",
+               "2026-13-02T03:04:05Z", "2025-02-29T00:00:00Z", "2026-01-02T24:00:00Z",
+               "2026-01-02T03:60:00Z", "2026-01-02T23:59:60Z", "2026-01-02T03:04:05.Z",
+               "2026-01-02T03:04:05+0200", "2026-01-02T03:04:05+24:00", "2026-01-02T03:04:05Zjunk",
+               "2026-01-02X03:04:05Z", "9999-12-31T23:59:59Z", "1600-01-01T00:00:00Z");
+  CAPTURE(bad);
+  CHECK_THROWS_AS(parse_time(bad), ParseError);
+}
+
+TEST_CASE("format_time and parse_time round-trip to the nanosecond", "[tool][format]") {
+  const TimePoint t =
+      GENERATE(utc(2026, 1, 2, 3, 4, 5), utc(2026, 1, 2, 3, 4, 5) + 1ns,
+               utc(2000, 2, 29, 23, 59, 59) + 999999999ns, TimePoint{-1ns}, TimePoint{});
+  CHECK(parse_time(format_time(t)) == t);
+  CHECK(format_time(utc(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z");
+  CHECK(format_time(utc(2026, 1, 2, 3, 4, 5) + 250ms) == "2026-01-02T03:04:05.25Z");
+  CHECK(format_time(TimePoint{-1ns}) == "1969-12-31T23:59:59.999999999Z");
+}
+
+TEST_CASE("format_size uses binary units with one decimal", "[tool][format]") {
+  CHECK(format_size(0) == "0 B");
+  CHECK(format_size(1023) == "1023 B");
+  CHECK(format_size(1024) == "1.0 KiB");
+  CHECK(format_size(1536) == "1.5 KiB");
+  CHECK(format_size(10 * 1024 * 1024) == "10.0 MiB");
+  CHECK(format_size(1024 * 1024 - 1) == "1.0 MiB");  // not "1024.0 KiB"
+  CHECK(format_size(std::int64_t{3} * 1024 * 1024 * 1024) == "3.0 GiB");
+  CHECK(format_size(std::int64_t{5} << 40) == "5.0 TiB");
+}
+
+TEST_CASE("format_duration shows the two largest units", "[tool][format]") {
+  CHECK(format_duration(0s) == "0s");
+  CHECK(format_duration(45s) == "45s");
+  CHECK(format_duration(192s) == "3m12s");
+  CHECK(format_duration(1h) == "1h");
+  CHECK(format_duration(2h + 5min + 7s) == "2h5m");
+  CHECK(format_duration(7 * 24h) == "7d");
+  CHECK(format_duration(25h + 30min) == "1d1h");
+  CHECK(format_duration(1h + 5s) == "1h");
+  CHECK(format_duration(850ms) == "850ms");
+  CHECK(format_duration(12us) == "12us");
+  CHECK(format_duration(-192s) == "-3m12s");
+  CHECK_FALSE(format_duration(Duration::min()).empty());
+}
+
+TEST_CASE("Table aligns columns and neutralises control characters", "[tool][format]") {
+  Table table({"NAME", "SIZE", "TYPE"}, {"SIZE"});
+  table.add_row({"a", "1.0 KiB", "text/plain"});
+  table.add_row({"long-name", "5 B", "bad\x1b[31m"});
+  table.add_row({"h\xc3\xa9", "0 B", "x"});  // two bytes, one column
+  std::ostringstream out;
+  table.print(out);
+  CHECK(out.str() ==
+        "NAME          SIZE  TYPE\n"
+        "a          1.0 KiB  text/plain\n"
+        "long-name      5 B  bad?[31m\n"
+        "h\xc3\xa9             0 B  x\n");
+}
+
+}  // namespace
+}  // namespace blobcache::tool

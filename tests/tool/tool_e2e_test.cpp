@@ -1,0 +1,316 @@
+// End-to-end: the real blobcache binary on a real SQLite file, one temp
+// folder per test case.
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "blobcache/blobcache.hpp"
+
+#include "../temp_dir.hpp"
+#include "catch_compat.hpp"
+#include "tool_process.hpp"
+
+namespace blobcache {
+namespace {
+
+using nlohmann::json;
+using test::ToolResult;
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(file.good());
+}
+
+// Random bytes with runs of NULs, so that nothing on the way may treat the
+// value as text.
+std::string binary_bytes(std::size_t size) {
+  std::mt19937_64 random(42);
+  std::string bytes(size, '\0');
+  for (std::size_t i = 0; i < size; i += 8) {
+    const std::uint64_t word = random();
+    for (std::size_t j = 0; j < 8 && i + j < size; ++j)
+      bytes[i + j] = static_cast<char>(word >> (8 * j));
+  }
+  for (std::size_t i = 0; i < size; i += 4096)
+    std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(i), std::min<std::size_t>(64, size - i),
+                '\0');
+  return bytes;
+}
+
+struct Fixture {
+  test::TempDir dir;
+  test::Tool tool{dir.path()};
+  std::string db = (dir / "cache.db").string();
+
+  // The tool with --db pointing at this test's file.
+  ToolResult run(std::vector<std::string> args, const std::filesystem::path& input = "/dev/null") {
+    args.insert(args.begin(), {"--db", db});
+    return tool.run(args, input);
+  }
+  ToolResult put(const std::string& ns, const std::string& key, const std::string& value,
+                 std::vector<std::string> options = {}) {
+    const auto file = dir / "value.in";
+    write_file(file, value);
+    std::vector<std::string> args{"put", ns, key, file.string()};
+    args.insert(args.end(), options.begin(), options.end());
+    ToolResult result = run(args);
+    INFO(result.err);
+    REQUIRE(result.code == 0);
+    return result;
+  }
+};
+
+TEST_CASE("put from a file and get it back byte-identical (10 MiB with NULs)", "[tool][e2e]") {
+  Fixture f;
+  const std::string value = binary_bytes(10 * 1024 * 1024);
+  const auto input = f.dir / "input.bin";
+  write_file(input, value);
+
+  const ToolResult put = f.run({"--json", "put", "bin", "big/file.bin", input.string(),
+                                "--content-type", "application/octet-stream", "--meta", "k=v"});
+  INFO(put.err);
+  REQUIRE(put.code == 0);
+  const json meta = json::parse(put.out).at("meta");
+  CHECK(meta.at("size") == value.size());
+  CHECK(meta.at("content_type") == "application/octet-stream");
+  CHECK(meta.at("metadata") == json{{"k", "v"}});
+
+  const ToolResult to_stdout = f.run({"get", "bin", "big/file.bin"});
+  REQUIRE(to_stdout.code == 0);
+  CHECK(to_stdout.out.size() == value.size());
+  CHECK(to_stdout.out == value);
+
+  const auto output = f.dir / "output.bin";
+  const ToolResult to_file = f.run({"get", "bin", "big/file.bin", "-o", output.string()});
+  REQUIRE(to_file.code == 0);
+  CHECK(to_file.out.empty());
+  CHECK(test::read_whole_file(output) == value);
+
+  // And through stdin.
+  const ToolResult piped = f.run({"put", "bin", "piped", "-"}, input);
+  REQUIRE(piped.code == 0);
+  CHECK(f.run({"get", "bin", "piped"}).out == value);
+}
+
+TEST_CASE("ls --json lists namespaces and entries", "[tool][e2e]") {
+  Fixture f;
+  f.put("a", "one", "12345");
+  f.put("a", "two", "123", {"--ttl", "2h", "--content-type", "text/plain"});
+  f.put("a/b", "x", "1");
+
+  const ToolResult all = f.run({"ls", "--json"});
+  REQUIRE(all.code == 0);
+  const json namespaces = json::parse(all.out).at("namespaces");
+  CHECK(namespaces == json::parse(R"([{"name": "a", "entries": 2, "bytes": 8},
+                                      {"name": "a/b", "entries": 1, "bytes": 1}])"));
+
+  const ToolResult one = f.run({"--json", "ls", "a"});
+  REQUIRE(one.code == 0);
+  const json entries = json::parse(one.out).at("entries");
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].at("key") == "one");
+  CHECK(entries[0].at("expires_in_seconds").is_null());
+  CHECK(entries[1].at("key") == "two");
+  CHECK(entries[1].at("meta").at("content_type") == "text/plain");
+  const double left = entries[1].at("expires_in_seconds");
+  CHECK(left > 7000.0);
+  CHECK(left <= 7200.0);
+  CHECK(entries[1].at("age_seconds").get<double>() >= 0.0);
+
+  const ToolResult human = f.run({"ls", "a"});
+  CHECK(human.out.rfind("KEY", 0) == 0);
+  CHECK(human.out.find("text/plain") != std::string::npos);
+}
+
+TEST_CASE("rm and rm-ns remove entries; missing ones exit 1", "[tool][e2e]") {
+  Fixture f;
+  f.put("ns", "k1", "a");
+  f.put("ns", "k2", "b");
+  f.put("ns/sub", "k", "c");
+
+  CHECK(f.run({"rm", "ns", "k1"}).code == 0);
+  const ToolResult gone = f.run({"get", "ns", "k1"});
+  CHECK(gone.code == 1);
+  CHECK(gone.err.find("entry_not_found") != std::string::npos);
+  CHECK(gone.err.find(f.db) != std::string::npos);
+  CHECK(f.run({"rm", "ns", "k1"}).code == 1);
+  CHECK(f.run({"rm", "-f", "ns", "k1"}).code == 0);
+
+  const ToolResult removed = f.run({"--json", "rm-ns", "ns"});
+  REQUIRE(removed.code == 0);
+  CHECK(json::parse(removed.out).at("entries") == 1);
+  CHECK(f.run({"get", "ns", "k2"}).code == 1);
+  CHECK(f.run({"get", "ns/sub", "k"}).out == "c");
+  CHECK(f.run({"rm-ns", "ns"}).code == 1);
+}
+
+TEST_CASE("clean erases entries whose --expires-at has passed", "[tool][e2e]") {
+  Fixture f;
+  f.put("a", "old1", "x", {"--expires-at", "2020-01-02T03:04:05Z"});
+  f.put("a", "old2", "x", {"--expires-at", "2021-06-01T12:00:00.5+02:00"});
+  f.put("a", "future", "x", {"--expires-at", "2200-01-01T00:00:00Z"});
+  f.put("b", "old", "x", {"--expires-at", "2020-01-01T00:00:00Z"});
+  f.put("b", "forever", "x");
+
+  const ToolResult one = f.run({"--json", "clean", "b"});
+  REQUIRE(one.code == 0);
+  CHECK(json::parse(one.out).at("erased") == 1);
+
+  const ToolResult all = f.run({"clean"});
+  REQUIRE(all.code == 0);
+  CHECK(all.out.find("erased 2 expired entries") != std::string::npos);
+
+  const json left = json::parse(f.run({"--json", "ls"}).out).at("namespaces");
+  CHECK(left == json::parse(R"([{"name": "a", "entries": 1, "bytes": 1},
+                                 {"name": "b", "entries": 1, "bytes": 1}])"));
+  CHECK(f.run({"get", "a", "future"}).code == 0);
+}
+
+// Flips one byte inside every copy of `marker` in `file`; returns how many.
+int flip_marker_bytes(const std::filesystem::path& file, const std::string& marker) {
+  std::string bytes = test::read_whole_file(file);
+  int flipped = 0;
+  for (std::size_t at = bytes.find(marker); at != std::string::npos;
+       at = bytes.find(marker, at + marker.size())) {
+    bytes[at + marker.size() / 2] ^= 0x20;
+    ++flipped;
+  }
+  write_file(file, bytes);
+  return flipped;
+}
+
+TEST_CASE("check --deep reports a blob corrupted inside the SQLite file", "[tool][e2e]") {
+  Fixture f;
+  const std::string marker = "<<blobcache-e2e-corruption-marker>>";
+  std::string victim;
+  while (victim.size() < 20'000) victim += marker;
+  f.put("ns", "victim", victim);
+  f.put("ns", "healthy", binary_bytes(100'000));
+  CHECK(f.run({"check", "--deep"}).code == 0);
+
+  // Every connection is closed, so the pages are checkpointed into the main
+  // file and no WAL frame shadows them.
+  const std::filesystem::path wal = f.db + "-wal";
+  REQUIRE((!std::filesystem::exists(wal) || std::filesystem::file_size(wal) == 0));
+  REQUIRE(flip_marker_bytes(f.db, marker) > 0);
+
+  const ToolResult deep = f.run({"--json", "check", "--deep"});
+  CHECK(deep.code == 3);
+  CHECK(deep.err.find("corrupt") != std::string::npos);
+  const json report = json::parse(deep.out);
+  CHECK(report.at("ok") == false);
+  CHECK(report.at("entries_checked") == 2);
+  REQUIRE(report.at("failures").size() == 1);
+  CHECK(report.at("failures")[0].at("key") == "victim");
+
+  const ToolResult human = f.run({"check", "--deep"});
+  CHECK(human.code == 3);
+  CHECK(human.out.find("victim") != std::string::npos);
+  CHECK(human.out.find("FAILED") != std::string::npos);
+
+  const ToolResult get = f.run({"get", "ns", "victim", "-o", (f.dir / "victim.out").string()});
+  CHECK(get.code == 3);
+  CHECK(get.err.find("corrupt") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.dir / "victim.out"));
+  CHECK(f.run({"get", "ns", "healthy"}).code == 0);
+}
+
+TEST_CASE("usage errors exit 2; --help exits 0", "[tool][e2e]") {
+  Fixture f;
+  const std::vector<std::string> args =
+      GENERATE(std::vector<std::string>{}, std::vector<std::string>{"nope"},
+               std::vector<std::string>{"get", "ns"},
+               std::vector<std::string>{"put", "ns", "k", "--ttl", "3 days"},
+               std::vector<std::string>{"put", "ns", "k", "--expires-at", "2026-13-01T00:00:00Z"},
+               std::vector<std::string>{"ls", "/bad"});
+  CAPTURE(args);
+  const ToolResult result = f.run(args);
+  CHECK(result.code == 2);
+  CHECK(result.err.rfind("blobcache: ", 0) == 0);
+  CHECK_FALSE(std::filesystem::exists(f.db));  // nothing was opened
+
+  const ToolResult help = f.tool.run({"put", "--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("--expires-at") != std::string::npos);
+}
+
+TEST_CASE("a missing entry or cache file exits 1", "[tool][e2e]") {
+  Fixture f;
+  const ToolResult no_file = f.run({"ls"});
+  CHECK(no_file.code == 1);
+  CHECK(no_file.err.find(f.db) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.db));  // not created by looking
+
+  f.put("ns", "k", "v");
+  const ToolResult missing = f.run({"get", "ns", "absent"});
+  CHECK(missing.code == 1);
+  CHECK(missing.out.empty());
+  CHECK(missing.err.find("entry_not_found") != std::string::npos);
+}
+
+TEST_CASE("--read-only reads but refuses writes with exit 3 and read_only", "[tool][e2e]") {
+  Fixture f;
+  f.put("ns", "k", "value");
+  const auto input = f.dir / "in.txt";
+  write_file(input, "new");
+  for (const auto& args :
+       {std::vector<std::string>{"--read-only", "put", "ns", "k2", input.string()},
+        std::vector<std::string>{"--read-only", "rm", "ns", "k"},
+        std::vector<std::string>{"--read-only", "rm-ns", "ns"}}) {
+    CAPTURE(args);
+    const ToolResult refused = f.run(args);
+    CHECK(refused.code == 3);
+    CHECK(refused.err.find("read_only") != std::string::npos);
+    CHECK(refused.err.find(f.db) != std::string::npos);
+  }
+  CHECK(f.run({"--read-only", "get", "ns", "k"}).out == "value");
+  CHECK(f.run({"--read-only", "ls"}).code == 0);
+  CHECK(f.run({"--read-only", "check", "--deep"}).code == 0);
+}
+
+TEST_CASE("the tool works on a file another process holds open and writes", "[tool][e2e]") {
+  Fixture f;
+  SqliteStore writer(SqliteOptions{.path = f.db});
+  writer.put("live", "from-writer", std::string_view("written in-process"));
+
+  // The writer keeps its connection (and the WAL) open while the tool reads.
+  const ToolResult listed = f.run({"--json", "ls", "live"});
+  REQUIRE(listed.code == 0);
+  CHECK(json::parse(listed.out).at("entries")[0].at("key") == "from-writer");
+  CHECK(f.run({"get", "live", "from-writer"}).out == "written in-process");
+  CHECK(f.run({"--read-only", "get", "live", "from-writer"}).out == "written in-process");
+
+  f.put("live", "from-tool", "written by the tool");
+  const auto blob = writer.get("live", "from-tool");
+  REQUIRE(blob);
+  CHECK(blob->text() == "written by the tool");
+  writer.put("live", "from-writer", std::string_view("replaced"));
+  CHECK(f.run({"get", "live", "from-writer"}).out == "replaced");
+
+  const ToolResult info = f.run({"--json", "info"});
+  REQUIRE(info.code == 0);
+  const json document = json::parse(info.out);
+  CHECK(document.at("backend") == "sqlite");
+  CHECK(document.at("entries") == 2);
+  CHECK(document.at("files").at("db").at("bytes").get<std::int64_t>() > 0);
+}
+
+TEST_CASE("--db defaults to $BLOBCACHE_DB, else the user cache folder", "[tool][e2e]") {
+  Fixture f;
+  const auto input = f.dir / "in.txt";
+  write_file(input, "hello");
+  REQUIRE(f.tool.run({"put", "ns", "k", input.string()}).code == 0);
+  CHECK(std::filesystem::exists(f.dir / "xdg" / "blobcache" / "blobcache.db"));
+
+  f.tool.set_env("BLOBCACHE_DB", (f.dir / "env.db").string());
+  REQUIRE(f.tool.run({"put", "ns", "k", input.string()}).code == 0);
+  CHECK(std::filesystem::exists(f.dir / "env.db"));
+  const ToolResult info = f.tool.run({"info"});
+  CHECK(info.code == 0);
+  CHECK(info.out.find("env.db") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace blobcache

@@ -1,0 +1,68 @@
+// blobcache: inspect and edit a blobcache SQLite cache file from the shell.
+// Built on the library's public API only.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+#include "blobcache/sqlite_store.hpp"
+
+#include "cli.hpp"
+#include "commands.hpp"
+
+namespace {
+
+using namespace blobcache;
+
+// Every command but a writable put needs an existing file: opening creates
+// a missing one, and `blobcache ls` with a mistyped --db should say so
+// instead of leaving an empty cache file behind.
+bool needs_existing_file(const tool::Invocation& invocation) {
+  return invocation.globals.read_only ||
+         !std::holds_alternative<tool::PutCommand>(invocation.command);
+}
+
+int run(const tool::Invocation& invocation) {
+  std::filesystem::path db;
+  try {
+    db = tool::resolve_db_path(invocation.globals);
+    std::error_code error;
+    if (needs_existing_file(invocation) && !std::filesystem::exists(db, error)) {
+      std::cerr << "blobcache: not_found: no cache file (db: " << db.string() << ")\n";
+      return tool::kExitNotFound;
+    }
+    // raise, not quarantine: a tool asked to look at a file must never move
+    // it aside and start an empty one.
+    SqliteStore store(SqliteOptions{
+        .path = db,
+        .read_only = invocation.globals.read_only,
+        .on_corruption = OnCorruption::raise,
+    });
+    tool::Context context{
+        .store = store,
+        .db = db,
+        .json = invocation.globals.json,
+        .in = std::cin,
+        .out = std::cout,
+        .err = std::cerr,
+        .now = std::chrono::system_clock::now(),
+        .progress = ::isatty(STDERR_FILENO) == 1,
+    };
+    return tool::run(context, invocation.command);
+  } catch (const std::exception& error) {
+    return tool::report_error(std::cerr, db, error);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Unsynchronised streams are buffered: get and put move whole files
+  // through std::cout and std::cin.
+  std::ios::sync_with_stdio(false);
+  const tool::ParseResult parsed = tool::parse_command_line(argc, argv, std::cout, std::cerr);
+  if (!parsed.invocation) return parsed.exit_code;
+  const int code = run(*parsed.invocation);
+  std::cout.flush();
+  return code;
+}

@@ -1,0 +1,182 @@
+#include "parse.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace blobcache::tool {
+namespace {
+
+using namespace std::chrono;
+
+[[noreturn]] void fail(std::string_view what, std::string_view text, std::string_view why) {
+  throw ParseError(std::string(what) + " \"" + std::string(text) + "\": " + std::string(why));
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+struct Unit {
+  std::string_view name;
+  std::int64_t nanoseconds;
+};
+
+// Longest names first, so "ms" is not read as "m" followed by garbage.
+constexpr std::array kUnits{
+    Unit{"ns", 1},
+    Unit{"us", 1'000},
+    Unit{"ms", 1'000'000},
+    Unit{"s", 1'000'000'000},
+    Unit{"m", 60'000'000'000},
+    Unit{"h", 3'600'000'000'000},
+    Unit{"d", 86'400'000'000'000},
+};
+
+// Reads exactly `count` digits at `pos` as a number, advancing `pos`.
+int read_fixed(std::string_view text, std::size_t& pos, std::size_t count, std::string_view field,
+               std::string_view whole) {
+  if (pos + count > text.size())
+    fail("time", whole, "too short: " + std::string(field) + " missing");
+  int value = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const char c = text[pos + i];
+    if (!is_digit(c)) fail("time", whole, "expected digits for the " + std::string(field));
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  return value;
+}
+
+void expect(std::string_view text, std::size_t& pos, std::string_view accepted,
+            std::string_view whole) {
+  if (pos >= text.size() || accepted.find(text[pos]) == std::string_view::npos) {
+    fail("time", whole,
+         "expected '" + std::string(accepted.substr(0, 1)) + "' at position " +
+             std::to_string(pos + 1));
+  }
+  ++pos;
+}
+
+}  // namespace
+
+Duration parse_duration(std::string_view text) {
+  if (text.empty()) fail("duration", text, "empty");
+  if (text == "0") return Duration{0};
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  std::int64_t total = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    // <digits>[.<digits>]: the integer and fraction are kept apart so that
+    // "1.5h" is exact and large values are checked for overflow.
+    const std::size_t start = pos;
+    std::int64_t whole = 0;
+    while (pos < text.size() && is_digit(text[pos])) {
+      if (whole > (kMax - 9) / 10) fail("duration", text, "too large");
+      whole = whole * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    const bool has_whole = pos > start;
+    std::string_view fraction;
+    if (pos < text.size() && text[pos] == '.') {
+      const std::size_t fraction_start = ++pos;
+      while (pos < text.size() && is_digit(text[pos])) ++pos;
+      fraction = text.substr(fraction_start, pos - fraction_start);
+    }
+    if (!has_whole && fraction.empty()) {
+      fail("duration", text, "expected a number at position " + std::to_string(start + 1));
+    }
+    const Unit* unit = nullptr;
+    for (const Unit& candidate : kUnits) {
+      if (text.substr(pos).starts_with(candidate.name)) {
+        unit = &candidate;
+        break;
+      }
+    }
+    if (unit == nullptr) {
+      fail("duration", text,
+           pos == text.size() ? "missing unit (ns, us, ms, s, m, h or d)"
+                              : "unknown unit at position " + std::to_string(pos + 1));
+    }
+    pos += unit->name.size();
+
+    if (whole > kMax / unit->nanoseconds) fail("duration", text, "too large");
+    std::int64_t term = whole * unit->nanoseconds;
+    // The fraction in nanoseconds, digit by digit: digit * unit / 10^k.
+    std::int64_t scale = unit->nanoseconds;
+    for (const char digit : fraction) {
+      scale /= 10;
+      if (scale == 0) break;  // finer than a nanosecond
+      term += (digit - '0') * scale;
+    }
+    if (term > kMax - total) fail("duration", text, "too large");
+    total += term;
+  }
+  return Duration{total};
+}
+
+TimePoint parse_time(std::string_view text) {
+  std::size_t pos = 0;
+  const int year = read_fixed(text, pos, 4, "year", text);
+  expect(text, pos, "-", text);
+  const int month = read_fixed(text, pos, 2, "month", text);
+  expect(text, pos, "-", text);
+  const int day = read_fixed(text, pos, 2, "day", text);
+  expect(text, pos, "Tt ", text);
+  const int hour = read_fixed(text, pos, 2, "hour", text);
+  expect(text, pos, ":", text);
+  const int minute = read_fixed(text, pos, 2, "minute", text);
+  expect(text, pos, ":", text);
+  const int second = read_fixed(text, pos, 2, "second", text);
+
+  std::int64_t nanos = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < text.size() && is_digit(text[pos])) {
+      if (digits < 9) nanos = nanos * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) fail("time", text, "expected digits after '.'");
+    for (std::size_t i = digits; i < 9; ++i) nanos *= 10;
+  }
+
+  int offset_minutes = 0;
+  if (pos >= text.size()) fail("time", text, "missing time zone ('Z' or +HH:MM)");
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    const int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    const int offset_hours = read_fixed(text, pos, 2, "offset hours", text);
+    expect(text, pos, ":", text);
+    const int offset_mins = read_fixed(text, pos, 2, "offset minutes", text);
+    if (offset_hours > 23 || offset_mins > 59) fail("time", text, "offset out of range");
+    offset_minutes = sign * (offset_hours * 60 + offset_mins);
+  } else {
+    fail("time", text, "expected 'Z' or an offset at position " + std::to_string(pos + 1));
+  }
+  if (pos != text.size()) fail("time", text, "unexpected text after the time zone");
+
+  const year_month_day date{std::chrono::year{year},
+                            std::chrono::month{static_cast<unsigned>(month)},
+                            std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) fail("time", text, "no such date");
+  if (hour > 23 || minute > 59) fail("time", text, "time of day out of range");
+  if (second == 60) fail("time", text, "leap seconds are not supported");
+  if (second > 59) fail("time", text, "time of day out of range");
+
+  // Local time minus its offset is UTC. Whole seconds first: TimePoint
+  // counts nanoseconds in 64 bits, so it only spans the years ~1678-2261 and
+  // anything outside must be refused before it overflows.
+  const sys_seconds utc =
+      sys_days{date} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
+  constexpr auto kLimit = duration_cast<seconds>(TimePoint::duration::max()) - seconds{1};
+  if (utc.time_since_epoch() > kLimit || utc.time_since_epoch() < -kLimit) {
+    fail("time", text, "out of the representable range");
+  }
+  return TimePoint{duration_cast<TimePoint::duration>(utc.time_since_epoch() + nanoseconds{nanos})};
+}
+
+}  // namespace blobcache::tool

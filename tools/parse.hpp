@@ -1,0 +1,33 @@
+// Parsing of the tool's duration and time arguments.
+//
+// Both throw ParseError (a std::invalid_argument) whose what() names the
+// offending text and the rule it breaks; the caller turns it into a usage
+// error (exit code 2).
+#pragma once
+
+#include <stdexcept>
+#include <string_view>
+
+#include "blobcache/types.hpp"
+
+namespace blobcache::tool {
+
+class ParseError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// A non-negative duration written as one or more <number><unit> terms:
+// "90s", "15m", "2h", "7d", "1h30m", "1.5h", "250ms". Units: ns, us, ms, s,
+// m, h, d (24h). A bare "0" is allowed; any other number needs a unit.
+// Throws ParseError on anything else, including overflow of Duration.
+Duration parse_duration(std::string_view text);
+
+// An RFC 3339 date-time: "2026-01-02T03:04:05Z", with optional fractional
+// seconds (up to nanoseconds; further digits are truncated) and a "Z" or
+// "+HH:MM"/"-HH:MM" offset. 't'/'z' and a space for 'T' are accepted too, as
+// RFC 3339 allows. Leap seconds (":60") are rejected: TimePoint cannot hold
+// them. Throws ParseError on anything else.
+TimePoint parse_time(std::string_view text);
+
+}  // namespace blobcache::tool
