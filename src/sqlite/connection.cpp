@@ -70,7 +70,9 @@ Connection::Connection(const ConnectionConfig& config)
   db_.exec(pragmas);
   if (config.max_file_bytes > 0) {
     // A connection-level limit: writes past it fail with SQLITE_FULL.
-    const std::int64_t page_size = db_.execAndGet("PRAGMA page_size").getInt64();
+    // A new file gets its page size from prepare_schema, after this.
+    const bool is_new = db_.execAndGet("PRAGMA page_count").getInt64() == 0;
+    const std::int64_t page_size = is_new ? t.page_size : db_.execAndGet("PRAGMA page_size").getInt64();
     const std::int64_t pages = std::max<std::int64_t>(1, config.max_file_bytes / page_size);
     db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
   }

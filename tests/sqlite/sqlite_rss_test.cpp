@@ -69,7 +69,12 @@ TEST_CASE("a 1 GiB put_stream and open() keep peak RSS under 64 MiB", "[sqlite][
   INFO("child peak RSS: " << result.max_rss_kib << " KiB");
   CHECK(result.exit_code == 0);
   CHECK(result.max_rss_kib > 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine and shadow memory dwarf the store's own use.
+  WARN("AddressSanitizer build: the RSS bound is not checked");
+#else
   CHECK(result.max_rss_kib < kMaxRssKib);
+#endif
   WARN("1 GiB put_stream + open: child peak RSS " << result.max_rss_kib / 1024 << " MiB");
 }
 
