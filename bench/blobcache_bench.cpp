@@ -39,9 +39,12 @@
 //
 // Method: each case (system x workload) runs in a fresh temp folder; one
 // warm-up repetition is discarded, then --reps repetitions are timed and the
-// median is reported (clean_50k_of_100k: its warm-up is a 20k-entry round).
-// Put workloads start every repetition in a fresh folder; get, list and
-// mixed workloads prefill once, reopen the store, then repeat.
+// median is reported (clean_50k_of_100k and stream_256m: at most 3, after a
+// smaller warm-up round). The systems of a workload alternate repetition by
+// repetition, so a drift in the machine's speed touches them alike. Put
+// workloads start every repetition in a fresh folder; get, list and mixed
+// workloads prefill once, reopen the store, then repeat. --system-scale
+// files=0.2 shrinks one system's op counts (rates stay comparable).
 //
 // Output: one JSON object per line on stdout:
 //   {"system":..,"workload":..,"unit":"ops/s","median":..,"reps":[..],...}
@@ -88,6 +91,10 @@
 #include <vector>
 
 #include <blobcache/blobcache.hpp>
+
+#ifdef BLOBCACHE_BENCH_TUNING
+#include "sqlite/tuning.hpp"  // the A/B seam SqliteStore offers measurement programs
+#endif
 
 namespace {
 
@@ -773,11 +780,32 @@ struct Config {
   double scale = 1.0;
   fs::path tmp;
   std::string self;  // this program, for child processes
+  std::string tune;  // knob=value,... (blobcache_bench_tuning only)
+  // --system-scale files=0.2: op counts of that system's cases times 0.2.
+  std::map<std::string, double> system_scale;
 };
 
-std::size_t scaled(const Config& cfg, std::size_t n) {
-  return std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(n) * cfg.scale));
+#ifdef BLOBCACHE_BENCH_TUNING
+// Sets SqliteStore's knobs from "page_size=65536,mmap_size=0,...".
+void apply_tuning(const std::string& spec) {
+  auto& t = blobcache::detail::tuning();
+  std::stringstream in(spec);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) fail("--tune: expected knob=value in " + item);
+    const std::string name = item.substr(0, eq);
+    const long long v = std::stoll(item.substr(eq + 1));
+    if (name == "page_size") t.page_size = static_cast<int>(v);
+    else if (name == "mmap_size") t.mmap_size = v;
+    else if (name == "cache_kib") t.cache_kib = v;
+    else if (name == "chunk_size") t.chunk_size = static_cast<std::size_t>(v);
+    else if (name == "wal_autocheckpoint") t.wal_autocheckpoint = static_cast<int>(v);
+    else if (name == "journal_size_limit") t.journal_size_limit = v;
+    else fail("--tune: unknown knob " + name);
+  }
 }
+#endif
 
 class TempDir {
  public:
@@ -827,216 +855,6 @@ void emit(const Result& r) {
             << "\n";
 }
 
-// Calls `body(rep)` for one warm-up (rep = -1) and cfg.reps timed repetitions;
-// body returns the repetition's rate.
-std::vector<double> repeat(const Config& cfg, const std::function<double(int)>& body) {
-  std::vector<double> rates;
-  for (int rep = -1; rep < cfg.reps; ++rep) {
-    const double rate = body(rep);
-    if (rep >= 0) rates.push_back(rate);
-  }
-  return rates;
-}
-
-void prefill(Worker& w, std::size_t n, std::size_t size) {
-  const auto keys = key_names(n);
-  std::vector<Item> batch;
-  for (std::size_t i = 0; i < n; ++i) {
-    batch.push_back(Item{.key = keys[i], .value = pool().value(i, size)});
-    if (batch.size() == 1000 || i + 1 == n) {
-      w.put_many(batch);
-      batch.clear();
-    }
-  }
-}
-
-// A random sequence of `n` indices below `bound`.
-std::vector<std::size_t> random_indices(std::size_t n, std::size_t bound, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<std::size_t> dist(0, bound - 1);
-  std::vector<std::size_t> out(n);
-  for (auto& i : out) i = dist(rng);
-  return out;
-}
-
-Result run_put(const Config& cfg, const std::string& sys, const std::string& name,
-               std::size_t size, std::size_t n) {
-  const auto keys = key_names(n);
-  Result r{.system = sys, .workload = name};
-  r.reps = repeat(cfg, [&](int) {
-    const TempDir dir(cfg.tmp);
-    auto system = open_system(sys, dir.path());
-    auto w = system->worker();
-    const double t0 = now_s();
-    for (std::size_t i = 0; i < n; ++i) w->put(Item{.key = keys[i], .value = pool().value(i, size)});
-    return static_cast<double>(n) / (now_s() - t0);
-  });
-  return r;
-}
-
-Result run_get(const Config& cfg, const std::string& sys, const std::string& name,
-               std::size_t size, std::size_t nkeys, std::size_t n, bool missing) {
-  const TempDir dir(cfg.tmp);
-  {
-    auto system = open_system(sys, dir.path());
-    prefill(*system->worker(), nkeys, size);
-  }
-  auto system = open_system(sys, dir.path());
-  auto w = system->worker();
-  const auto keys = key_names(nkeys, missing ? 100'000'000 : 0);
-  Result r{.system = sys, .workload = name};
-  r.reps = repeat(cfg, [&](int rep) {
-    const auto order = random_indices(n, nkeys, 1000 + static_cast<std::uint64_t>(rep + 1));
-    std::size_t bytes = 0;
-    const double t0 = now_s();
-    for (const std::size_t i : order) {
-      const auto v = w->get(keys[i]);
-      if (v.has_value() == missing) fail(name + ": unexpected hit or miss");
-      if (v) bytes += v->size();
-    }
-    const double dt = now_s() - t0;
-    if (bytes != (missing ? 0 : n * size)) fail(name + ": wrong sizes");
-    return static_cast<double>(n) / dt;
-  });
-  return r;
-}
-
-Result run_list(const Config& cfg, const std::string& sys) {
-  const std::size_t n = 10'000;
-  const TempDir dir(cfg.tmp);
-  {
-    auto system = open_system(sys, dir.path());
-    prefill(*system->worker(), n, kKiB);
-  }
-  auto system = open_system(sys, dir.path());
-  auto w = system->worker();
-  Result r{.system = sys, .workload = "list_10k", .unit = "entries/s"};
-  r.reps = repeat(cfg, [&](int) {
-    const int calls = 3;
-    const double t0 = now_s();
-    for (int c = 0; c < calls; ++c) {
-      if (w->list() != n) fail("list: wrong count");
-    }
-    return static_cast<double>(n * calls) / (now_s() - t0);
-  });
-  return r;
-}
-
-Result run_clean(const Config& cfg, const std::string& sys) {
-  Result r{.system = sys, .workload = "clean_50k_of_100k", .unit = "entries/s"};
-  std::vector<double> ms;
-  for (int rep = -1; rep < std::min(cfg.reps, 3); ++rep) {
-    const std::size_t total = rep < 0 ? 20'000 : 100'000;
-    const TempDir dir(cfg.tmp);
-    const auto now = std::chrono::system_clock::now();
-    {
-      auto system = open_system(sys, dir.path());
-      auto w = system->worker();
-      const auto keys = key_names(total);
-      std::vector<Item> batch;
-      for (std::size_t i = 0; i < total; ++i) {
-        const auto expires = i % 2 == 0 ? now - std::chrono::hours(1) : now + std::chrono::hours(1);
-        batch.push_back(Item{.key = keys[i], .value = pool().value(i, 256), .expires_at = expires});
-        if (batch.size() == 1000) {
-          w->put_many(batch);
-          batch.clear();
-        }
-      }
-    }
-    auto system = open_system(sys, dir.path());
-    auto w = system->worker();
-    const double t0 = now_s();
-    const std::size_t removed = w->clean_expired(std::chrono::system_clock::now());
-    const double dt = now_s() - t0;
-    if (removed != total / 2) fail("clean: removed " + std::to_string(removed));
-    if (rep >= 0) {
-      r.reps.push_back(static_cast<double>(removed) / dt);
-      ms.push_back(dt * 1000);
-    }
-  }
-  r.extra["median_ms"] = median(ms);
-  return r;
-}
-
-Result run_put_many(const Config& cfg, const std::string& sys) {
-  const std::size_t batches = scaled(cfg, 10), n = batches * 1000;
-  const auto keys = key_names(n);
-  Result r{.system = sys, .workload = "put_many_1k"};
-  r.reps = repeat(cfg, [&](int) {
-    const TempDir dir(cfg.tmp);
-    auto system = open_system(sys, dir.path());
-    auto w = system->worker();
-    std::vector<Item> batch;
-    const double t0 = now_s();
-    for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(Item{.key = keys[i], .value = pool().value(i, kKiB)});
-      if (batch.size() == 1000) {
-        w->put_many(batch);
-        batch.clear();
-      }
-    }
-    return static_cast<double>(n) / (now_s() - t0);
-  });
-  return r;
-}
-
-constexpr std::size_t kMixedKeys = 2000;
-
-// The mixed loop: `n` operations, 90% get / 10% put of 1 KiB.
-void mixed_loop(Worker& w, std::size_t n, std::uint64_t seed) {
-  static const auto keys = key_names(kMixedKeys);
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t r = rng();
-    const std::size_t k = static_cast<std::size_t>(r % kMixedKeys);
-    if ((r >> 32) % 10 == 0) {
-      w.put(Item{.key = keys[k], .value = pool().value(k + i, kKiB)});
-    } else if (!w.get(keys[k])) {
-      fail("mixed: missing key");
-    }
-  }
-}
-
-Result run_mixed_threads(const Config& cfg, const std::string& sys, int threads) {
-  const std::size_t total = scaled(cfg, 20'000);
-  const TempDir dir(cfg.tmp);
-  {
-    auto system = open_system(sys, dir.path());
-    prefill(*system->worker(), kMixedKeys, kKiB);
-  }
-  auto system = open_system(sys, dir.path());
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int t = 0; t < threads; ++t) workers.push_back(system->worker());
-  Result r{.system = sys, .workload = "mixed_t" + std::to_string(threads)};
-  r.reps = repeat(cfg, [&](int rep) {
-    std::latch start(threads + 1);
-    std::vector<std::thread> pool_threads;
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    for (int t = 0; t < threads; ++t) {
-      pool_threads.emplace_back([&, t] {
-        start.arrive_and_wait();
-        try {
-          mixed_loop(*workers[static_cast<std::size_t>(t)], total / static_cast<std::size_t>(threads),
-                     static_cast<std::uint64_t>(rep + 2) * 100 + static_cast<std::uint64_t>(t));
-        } catch (...) {
-          const std::lock_guard lock(error_mutex);
-          error = std::current_exception();
-        }
-      });
-    }
-    // The clock starts before the release: a worker may finish before this
-    // thread runs again.
-    const double t0 = now_s();
-    start.count_down();
-    for (auto& th : pool_threads) th.join();
-    const double dt = now_s() - t0;
-    if (error) std::rethrow_exception(error);
-    return static_cast<double>(total) / dt;
-  });
-  return r;
-}
-
 // --- child processes ---------------------------------------------------------
 
 struct Child {
@@ -1082,64 +900,295 @@ rusage reap(const Child& c) {
   return ru;
 }
 
-Result run_mixed_processes(const Config& cfg, const std::string& sys, int procs) {
-  const std::size_t total = scaled(cfg, 20'000);
-  const TempDir dir(cfg.tmp);
-  {
-    auto system = open_system(sys, dir.path());
-    prefill(*system->worker(), kMixedKeys, kKiB);
+// One system's part of one workload. `run(rep)` times one repetition and
+// returns its rate; rep < 0 is the warm-up. State lives in the lambdas.
+struct Case {
+  Result result;
+  int reps = 0;  // timed repetitions
+  std::function<double(int)> run;
+  // Called after the last repetition: fills extras, may add results.
+  std::function<void(std::vector<Result>&)> finish;
+};
+
+void prefill(Worker& w, std::size_t n, std::size_t size) {
+  const auto keys = key_names(n);
+  std::vector<Item> batch;
+  for (std::size_t i = 0; i < n; ++i) {
+    batch.push_back(Item{.key = keys[i], .value = pool().value(i, size)});
+    if (batch.size() == 1000 || i + 1 == n) {
+      w.put_many(batch);
+      batch.clear();
+    }
   }
-  Result r{.system = sys, .workload = "mixed_p" + std::to_string(procs)};
-  r.reps = repeat(cfg, [&](int rep) {
-    std::vector<Child> children;
-    for (int p = 0; p < procs; ++p) {
-      children.push_back(spawn({cfg.self, "--child", "mixed", "--system", sys, "--dir",
-                                dir.path().string(), "--ops",
-                                std::to_string(total / static_cast<std::size_t>(procs)), "--seed",
-                                std::to_string((rep + 2) * 100 + p)}));
-    }
-    for (const Child& c : children) {
-      if (read_line(c.from_child) != "ready") fail("child not ready");
-    }
-    for (const Child& c : children) {
-      if (::write(c.to_child, "g", 1) != 1) fail("write go");
-    }
-    double first = 1e300, last = 0;
-    for (const Child& c : children) {
-      double t0 = 0, t1 = 0;
-      std::istringstream(read_line(c.from_child)) >> t0 >> t1;
-      first = std::min(first, t0);
-      last = std::max(last, t1);
-      reap(c);
-    }
-    return static_cast<double>(total) / (last - first);
-  });
-  return r;
 }
 
-Result run_stream(const Config& cfg, const std::string& sys, std::vector<Result>& more) {
-  const std::size_t mib = scaled(cfg, 256);
-  Result put{.system = sys, .workload = "put_stream_256m", .unit = "MiB/s"};
-  Result open{.system = sys, .workload = "open_256m", .unit = "MiB/s"};
-  std::vector<double> rss, hwm;
-  for (int rep = -1; rep < std::min(cfg.reps, 3); ++rep) {
-    const TempDir dir(cfg.tmp);
-    const std::size_t size = rep < 0 ? std::max<std::size_t>(1, mib / 8) : mib;
-    const Child c = spawn({cfg.self, "--child", "stream", "--system", sys, "--dir",
-                           dir.path().string(), "--mib", std::to_string(size)});
-    double put_s = 0, open_s = 0, vm_hwm_kib = 0;
-    std::istringstream(read_line(c.from_child)) >> put_s >> open_s >> vm_hwm_kib;
-    const rusage ru = reap(c);
-    if (rep < 0) continue;
-    put.reps.push_back(static_cast<double>(size) / put_s);
-    open.reps.push_back(static_cast<double>(size) / open_s);
-    rss.push_back(static_cast<double>(ru.ru_maxrss) / 1024.0);
-    hwm.push_back(vm_hwm_kib / 1024.0);
+// A store of `n` values of `size` bytes in a fresh folder, reopened after
+// the prefill (a closed WAL store has checkpointed everything).
+struct Prefilled {
+  Prefilled(const Config& cfg, const std::string& sys, std::size_t n, std::size_t size)
+      : dir(cfg.tmp) {
+    {
+      auto writer = open_system(sys, dir.path());
+      prefill(*writer->worker(), n, size);
+    }
+    system = open_system(sys, dir.path());
+    worker = system->worker();
   }
-  put.extra["peak_rss_mib"] = *std::max_element(rss.begin(), rss.end());
-  put.extra["vm_hwm_mib"] = *std::max_element(hwm.begin(), hwm.end());
-  more.push_back(open);
-  return put;
+  TempDir dir;
+  std::unique_ptr<System> system;
+  std::unique_ptr<Worker> worker;
+};
+
+// A random sequence of `n` indices below `bound`.
+std::vector<std::size_t> random_indices(std::size_t n, std::size_t bound, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::size_t> dist(0, bound - 1);
+  std::vector<std::size_t> out(n);
+  for (auto& i : out) i = dist(rng);
+  return out;
+}
+
+Case put_case(const Config& cfg, const std::string& sys, const std::string& name,
+              std::size_t size, std::size_t n) {
+  auto keys = std::make_shared<std::vector<std::string>>(key_names(n));
+  return Case{.result = {.system = sys, .workload = name}, .reps = cfg.reps,
+              .run = [&cfg, sys, size, n, keys](int) {
+                const TempDir dir(cfg.tmp);
+                auto system = open_system(sys, dir.path());
+                auto w = system->worker();
+                const double t0 = now_s();
+                for (std::size_t i = 0; i < n; ++i) {
+                  w->put(Item{.key = (*keys)[i], .value = pool().value(i, size)});
+                }
+                return static_cast<double>(n) / (now_s() - t0);
+              }};
+}
+
+Case get_case(const Config& cfg, const std::string& sys, const std::string& name,
+              std::size_t size, std::size_t nkeys, std::size_t n, bool missing) {
+  auto store = std::make_shared<Prefilled>(cfg, sys, nkeys, size);
+  auto keys = std::make_shared<std::vector<std::string>>(
+      key_names(nkeys, missing ? 100'000'000 : 0));
+  return Case{.result = {.system = sys, .workload = name}, .reps = cfg.reps,
+              .run = [=](int rep) {
+                const auto order =
+                    random_indices(n, nkeys, 1000 + static_cast<std::uint64_t>(rep + 1));
+                std::size_t bytes = 0;
+                const double t0 = now_s();
+                for (const std::size_t i : order) {
+                  const auto v = store->worker->get((*keys)[i]);
+                  if (v.has_value() == missing) fail(name + ": unexpected hit or miss");
+                  if (v) bytes += v->size();
+                }
+                const double dt = now_s() - t0;
+                if (bytes != (missing ? 0 : n * size)) fail(name + ": wrong sizes");
+                return static_cast<double>(n) / dt;
+              }};
+}
+
+Case list_case(const Config& cfg, const std::string& sys) {
+  constexpr std::size_t n = 10'000;
+  auto store = std::make_shared<Prefilled>(cfg, sys, n, kKiB);
+  return Case{.result = {.system = sys, .workload = "list_10k", .unit = "entries/s"},
+              .reps = cfg.reps,
+              .run = [store](int) {
+                const int calls = 3;
+                const double t0 = now_s();
+                for (int c = 0; c < calls; ++c) {
+                  if (store->worker->list() != n) fail("list: wrong count");
+                }
+                return static_cast<double>(n * calls) / (now_s() - t0);
+              }};
+}
+
+Case clean_case(const Config& cfg, const std::string& sys) {
+  auto ms = std::make_shared<std::vector<double>>();
+  return Case{
+      .result = {.system = sys, .workload = "clean_50k_of_100k", .unit = "entries/s"},
+      .reps = std::min(cfg.reps, 3),
+      .run =
+          [&cfg, sys, ms](int rep) {
+            const std::size_t total = rep < 0 ? 20'000 : 100'000;
+            const TempDir dir(cfg.tmp);
+            const auto now = std::chrono::system_clock::now();
+            {
+              auto system = open_system(sys, dir.path());
+              auto w = system->worker();
+              const auto keys = key_names(total);
+              std::vector<Item> batch;
+              for (std::size_t i = 0; i < total; ++i) {
+                // Even keys expired an hour ago, odd ones expire in an hour.
+                const auto expires =
+                    i % 2 == 0 ? now - std::chrono::hours(1) : now + std::chrono::hours(1);
+                batch.push_back(
+                    Item{.key = keys[i], .value = pool().value(i, 256), .expires_at = expires});
+                if (batch.size() == 1000) {
+                  w->put_many(batch);
+                  batch.clear();
+                }
+              }
+            }
+            auto system = open_system(sys, dir.path());
+            auto w = system->worker();
+            const double t0 = now_s();
+            const std::size_t removed = w->clean_expired(std::chrono::system_clock::now());
+            const double dt = now_s() - t0;
+            if (removed != total / 2) fail("clean: removed " + std::to_string(removed));
+            if (rep >= 0) ms->push_back(dt * 1000);
+            return static_cast<double>(removed) / dt;
+          },
+      .finish = [ms](std::vector<Result>& out) { out.front().extra["median_ms"] = median(*ms); }};
+}
+
+Case put_many_case(const Config& cfg, const std::string& sys, std::size_t batches) {
+  const std::size_t n = batches * 1000;
+  auto keys = std::make_shared<std::vector<std::string>>(key_names(n));
+  return Case{.result = {.system = sys, .workload = "put_many_1k"}, .reps = cfg.reps,
+              .run = [&cfg, sys, n, keys](int) {
+                const TempDir dir(cfg.tmp);
+                auto system = open_system(sys, dir.path());
+                auto w = system->worker();
+                std::vector<Item> batch;
+                const double t0 = now_s();
+                for (std::size_t i = 0; i < n; ++i) {
+                  batch.push_back(Item{.key = (*keys)[i], .value = pool().value(i, kKiB)});
+                  if (batch.size() == 1000) {
+                    w->put_many(batch);
+                    batch.clear();
+                  }
+                }
+                return static_cast<double>(n) / (now_s() - t0);
+              }};
+}
+
+constexpr std::size_t kMixedKeys = 2000;
+
+// The mixed loop: `n` operations, 90% get / 10% put of 1 KiB.
+void mixed_loop(Worker& w, std::size_t n, std::uint64_t seed) {
+  static const auto keys = key_names(kMixedKeys);
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t r = rng();
+    const std::size_t k = static_cast<std::size_t>(r % kMixedKeys);
+    if ((r >> 32) % 10 == 0) {
+      w.put(Item{.key = keys[k], .value = pool().value(k + i, kKiB)});
+    } else if (!w.get(keys[k])) {
+      fail("mixed: missing key");
+    }
+  }
+}
+
+Case mixed_threads_case(const Config& cfg, const std::string& sys, int threads,
+                        std::size_t total) {
+  auto store = std::make_shared<Prefilled>(cfg, sys, kMixedKeys, kKiB);
+  auto workers = std::make_shared<std::vector<std::unique_ptr<Worker>>>();
+  workers->push_back(std::move(store->worker));
+  for (int t = 1; t < threads; ++t) workers->push_back(store->system->worker());
+  return Case{
+      .result = {.system = sys, .workload = "mixed_t" + std::to_string(threads)},
+      .reps = cfg.reps,
+      .run = [store, workers, threads, total](int rep) {
+        std::latch start(threads + 1);
+        std::vector<std::thread> pool_threads;
+        std::exception_ptr error;
+        std::mutex error_mutex;
+        for (int t = 0; t < threads; ++t) {
+          pool_threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            try {
+              mixed_loop(*(*workers)[static_cast<std::size_t>(t)],
+                         total / static_cast<std::size_t>(threads),
+                         static_cast<std::uint64_t>(rep + 2) * 100 + static_cast<std::uint64_t>(t));
+            } catch (...) {
+              const std::lock_guard lock(error_mutex);
+              error = std::current_exception();
+            }
+          });
+        }
+        // The clock starts before the release: a worker may finish before
+        // this thread runs again.
+        const double t0 = now_s();
+        start.count_down();
+        for (auto& th : pool_threads) th.join();
+        const double dt = now_s() - t0;
+        if (error) std::rethrow_exception(error);
+        return static_cast<double>(total) / dt;
+      }};
+}
+
+
+Case mixed_processes_case(const Config& cfg, const std::string& sys, int procs,
+                          std::size_t total) {
+  auto dir = std::make_shared<TempDir>(cfg.tmp);
+  {
+    auto system = open_system(sys, dir->path());
+    prefill(*system->worker(), kMixedKeys, kKiB);
+  }
+  return Case{
+      .result = {.system = sys, .workload = "mixed_p" + std::to_string(procs)},
+      .reps = cfg.reps,
+      .run = [&cfg, sys, dir, procs, total](int rep) {
+        std::vector<Child> children;
+        for (int p = 0; p < procs; ++p) {
+          children.push_back(spawn({cfg.self, "--child", "mixed", "--system", sys, "--dir",
+                                    dir->path().string(), "--ops",
+                                    std::to_string(total / static_cast<std::size_t>(procs)),
+                                    "--seed", std::to_string((rep + 2) * 100 + p)}));
+        }
+        for (const Child& c : children) {
+          if (read_line(c.from_child) != "ready") fail("child not ready");
+        }
+        for (const Child& c : children) {
+          if (::write(c.to_child, "g", 1) != 1) fail("write go");
+        }
+        // Children time themselves (CLOCK_MONOTONIC is system-wide): from
+        // the first start to the last end.
+        double first = 1e300, last = 0;
+        for (const Child& c : children) {
+          double t0 = 0, t1 = 0;
+          std::istringstream(read_line(c.from_child)) >> t0 >> t1;
+          first = std::min(first, t0);
+          last = std::max(last, t1);
+          reap(c);
+        }
+        return static_cast<double>(total) / (last - first);
+      }};
+}
+
+// put_stream then open+read in a child; the warm-up streams 1/8 of the size.
+Case stream_case(const Config& cfg, const std::string& sys, std::size_t mib) {
+  struct Figures {
+    std::vector<double> open, rss, hwm;
+  };
+  auto figures = std::make_shared<Figures>();
+  return Case{
+      .result = {.system = sys, .workload = "put_stream_256m", .unit = "MiB/s"},
+      .reps = std::min(cfg.reps, 3),
+      .run =
+          [&cfg, sys, figures, mib](int rep) {
+            const TempDir dir(cfg.tmp);
+            const std::size_t size = rep < 0 ? std::max<std::size_t>(1, mib / 8) : mib;
+            const Child c = spawn({cfg.self, "--child", "stream", "--system", sys, "--dir",
+                                   dir.path().string(), "--mib", std::to_string(size)});
+            double put_s = 0, open_s = 0, hwm_kib = 0;
+            std::istringstream(read_line(c.from_child)) >> put_s >> open_s >> hwm_kib;
+            const rusage ru = reap(c);
+            if (rep >= 0) {
+              figures->open.push_back(static_cast<double>(size) / open_s);
+              figures->rss.push_back(static_cast<double>(ru.ru_maxrss) / 1024.0);
+              figures->hwm.push_back(hwm_kib / 1024.0);
+            }
+            return static_cast<double>(size) / put_s;
+          },
+      .finish =
+          [sys, figures](std::vector<Result>& out) {
+            out.front().extra["peak_rss_mib"] =
+                *std::max_element(figures->rss.begin(), figures->rss.end());
+            out.front().extra["vm_hwm_mib"] =
+                *std::max_element(figures->hwm.begin(), figures->hwm.end());
+            out.push_back(Result{.system = sys, .workload = "open_256m", .unit = "MiB/s",
+                                 .reps = figures->open});
+          }};
 }
 
 std::string arg_after(const std::vector<std::string>& args, std::string_view name) {
@@ -1208,36 +1257,58 @@ const std::vector<std::string> kAllWorkloads = {
     "get_1m",      "get_missing", "list_10k", "clean_50k_of_100k",    "put_many_1k",
     "mixed_t1",    "mixed_t2",    "mixed_t4", "mixed_p1", "mixed_p2"};
 
-void run_case(const Config& cfg, const std::string& sys, const std::string& wl) {
-  std::vector<Result> results;
-  const auto n = [&](std::size_t count) { return scaled(cfg, count); };
-  if (wl == "put_1k") results.push_back(run_put(cfg, sys, wl, kKiB, n(2000)));
-  else if (wl == "put_64k") results.push_back(run_put(cfg, sys, wl, 64 * kKiB, n(400)));
-  else if (wl == "put_1m") results.push_back(run_put(cfg, sys, wl, kMiB, n(40)));
-  else if (wl == "get_1k") results.push_back(run_get(cfg, sys, wl, kKiB, 2000, n(20'000), false));
-  else if (wl == "get_64k") results.push_back(run_get(cfg, sys, wl, 64 * kKiB, 400, n(4000), false));
-  else if (wl == "get_1m") results.push_back(run_get(cfg, sys, wl, kMiB, 40, n(400), false));
-  else if (wl == "get_missing") results.push_back(run_get(cfg, sys, wl, kKiB, 2000, n(20'000), true));
-  else if (wl == "list_10k") results.push_back(run_list(cfg, sys));
-  else if (wl == "clean_50k_of_100k") results.push_back(run_clean(cfg, sys));
-  else if (wl == "put_many_1k") results.push_back(run_put_many(cfg, sys));
-  else if (wl == "mixed_t1") results.push_back(run_mixed_threads(cfg, sys, 1));
-  else if (wl == "mixed_t2") results.push_back(run_mixed_threads(cfg, sys, 2));
-  else if (wl == "mixed_t4") results.push_back(run_mixed_threads(cfg, sys, 4));
-  else if (wl == "mixed_p1") results.push_back(run_mixed_processes(cfg, sys, 1));
-  else if (wl == "mixed_p2") results.push_back(run_mixed_processes(cfg, sys, 2));
-  else if (wl == "stream_256m") {
-    std::vector<Result> open;
-    results.push_back(run_stream(cfg, sys, open));
-    results.insert(results.end(), open.begin(), open.end());
+Case make_case(const Config& cfg, const std::string& sys, const std::string& wl) {
+  const auto found = cfg.system_scale.find(sys);
+  const double scale = cfg.scale * (found == cfg.system_scale.end() ? 1.0 : found->second);
+  const auto n = [scale](std::size_t count) {
+    return std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(count) * scale));
+  };
+  if (wl == "put_1k") return put_case(cfg, sys, wl, kKiB, n(2000));
+  if (wl == "put_64k") return put_case(cfg, sys, wl, 64 * kKiB, n(400));
+  if (wl == "put_1m") return put_case(cfg, sys, wl, kMiB, n(40));
+  if (wl == "get_1k") return get_case(cfg, sys, wl, kKiB, 2000, n(20'000), false);
+  if (wl == "get_64k") return get_case(cfg, sys, wl, 64 * kKiB, 400, n(4000), false);
+  if (wl == "get_1m") return get_case(cfg, sys, wl, kMiB, 40, n(400), false);
+  if (wl == "get_missing") return get_case(cfg, sys, wl, kKiB, 2000, n(20'000), true);
+  if (wl == "list_10k") return list_case(cfg, sys);
+  if (wl == "clean_50k_of_100k") return clean_case(cfg, sys);
+  if (wl == "put_many_1k") return put_many_case(cfg, sys, n(10));
+  if (wl == "mixed_t1") return mixed_threads_case(cfg, sys, 1, n(20'000));
+  if (wl == "mixed_t2") return mixed_threads_case(cfg, sys, 2, n(20'000));
+  if (wl == "mixed_t4") return mixed_threads_case(cfg, sys, 4, n(20'000));
+  if (wl == "mixed_p1") return mixed_processes_case(cfg, sys, 1, n(20'000));
+  if (wl == "mixed_p2") return mixed_processes_case(cfg, sys, 2, n(20'000));
+  if (wl == "stream_256m") return stream_case(cfg, sys, n(256));
+  fail("unknown workload " + wl);
+}
+
+// Runs one workload on every system, alternating them repetition by
+// repetition (and rotating who goes first), so a drift in the machine's
+// speed touches every system alike.
+void run_workload(const Config& cfg, const std::string& wl) {
+  std::vector<Case> cases;
+  for (const auto& sys : cfg.systems) cases.push_back(make_case(cfg, sys, wl));
+  const int reps = std::max_element(cases.begin(), cases.end(), [](const Case& a, const Case& b) {
+                     return a.reps < b.reps;
+                   })->reps;
+  for (int rep = -1; rep < reps; ++rep) {
+    for (std::size_t k = 0; k < cases.size(); ++k) {
+      Case& c = cases[(k + static_cast<std::size_t>(rep + 1)) % cases.size()];
+      if (rep >= c.reps) continue;
+      const double rate = c.run(rep);
+      if (rep >= 0) c.result.reps.push_back(rate);
+    }
   }
-  else fail("unknown workload " + wl);
-  for (const Result& r : results) emit(r);
+  for (Case& c : cases) {
+    std::vector<Result> out{c.result};
+    if (c.finish) c.finish(out);
+    for (const Result& r : out) emit(r);
+  }
 }
 
 int usage() {
   std::cerr << "usage: blobcache_bench [--systems blobcache,floor,files] [--workloads all|a,b]"
-               " [--reps N] [--scale F] [--tmp DIR]\n";
+               " [--reps N] [--scale F] [--system-scale sys=F,...] [--tmp DIR]\n";
   return 2;
 }
 
@@ -1245,6 +1316,9 @@ int usage() {
 
 int main(int argc, char** argv) try {
   const std::vector<std::string> args(argv, argv + argc);
+#ifdef BLOBCACHE_BENCH_TUNING
+  if (const char* tune = std::getenv("BLOBCACHE_BENCH_TUNE"); tune != nullptr) apply_tuning(tune);
+#endif
   if (args.size() > 2 && args[1] == "--child") return child_main(args);
   Config cfg;
 #ifdef BLOBCACHE_BENCH_SQLITE_STORE
@@ -1265,16 +1339,30 @@ int main(int argc, char** argv) try {
     else if (a == "--reps") cfg.reps = std::stoi(v);
     else if (a == "--scale") cfg.scale = std::stod(v);
     else if (a == "--tmp") cfg.tmp = v;
+    else if (a == "--system-scale") {
+      for (const auto& item : split(v)) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos) return usage();
+        cfg.system_scale[item.substr(0, eq)] = std::stod(item.substr(eq + 1));
+      }
+    }
+#ifdef BLOBCACHE_BENCH_TUNING
+    else if (a == "--tune") cfg.tune = v;
+#endif
     else return usage();
   }
+#ifdef BLOBCACHE_BENCH_TUNING
+  if (!cfg.tune.empty()) {
+    apply_tuning(cfg.tune);
+    ::setenv("BLOBCACHE_BENCH_TUNE", cfg.tune.c_str(), 1);  // for the child processes
+  }
+#endif
   // Workload-major order: the systems of one workload run back to back, so
   // a drift in the machine's speed touches them alike.
   for (const auto& wl : cfg.workloads) {
-    for (const auto& sys : cfg.systems) {
-      const double t0 = now_s();
-      run_case(cfg, sys, wl);
-      std::cerr << "    (" << sys << " " << wl << " took " << now_s() - t0 << " s)\n";
-    }
+    const double t0 = now_s();
+    run_workload(cfg, wl);
+    std::cerr << "    (" << wl << " took " << now_s() - t0 << " s)\n";
   }
   return 0;
 } catch (const std::exception& e) {
