@@ -54,7 +54,7 @@ std::pair<std::string, std::string> split_meta(const std::string& text) {
 }
 
 Command to_command(const CLI::App& sub, const RawArguments& raw) {
-  const std::string name = sub.get_name();
+  const std::string& name = sub.get_name();
   const auto ns_option = if_given(sub, "namespace", raw.ns);
   if (ns_option) validate_namespace(*ns_option);
   if (if_given(sub, "key", raw.key)) validate_key(raw.key);

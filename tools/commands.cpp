@@ -26,7 +26,7 @@ using nlohmann::json;
 
 // Large enough that a 10 MiB value is a few dozen reads, small enough to
 // keep get's memory flat whatever the value's size.
-constexpr std::size_t kCopyBuffer = 256 * 1024;
+constexpr std::size_t kCopyBuffer = std::size_t{256} * 1024;
 constexpr std::size_t kEtagPrefix = 12;
 
 std::string quoted(std::string_view ns, std::string_view key) {
@@ -315,7 +315,7 @@ std::vector<FileSize> file_sizes(const fs::path& db) {
   return files;
 }
 
-int run_command(Context& context, const InfoCommand&) {
+int run_command(Context& context, const InfoCommand& /*command*/) {
   const Info info = context.store.describe();
   const std::vector<FileSize> files = file_sizes(context.db);
   std::optional<std::vector<NamespaceInfo>> namespaces;
@@ -413,6 +413,8 @@ class ProgressBar {
   }
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
+  ProgressBar(ProgressBar&&) = delete;
+  ProgressBar& operator=(ProgressBar&&) = delete;
 
  private:
   std::ostream& out_;

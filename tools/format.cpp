@@ -3,7 +3,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <ostream>
 
 namespace blobcache::tool {
@@ -11,10 +10,11 @@ namespace {
 
 using namespace std::chrono;
 
-std::string two_digits(long value) {
-  std::array<char, 8> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%02ld", value);
-  return buffer.data();
+// `value` with leading zeros up to `width` digits (value >= 0).
+std::string zero_padded(long long value, std::size_t width) {
+  std::string digits = std::to_string(value);
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  return digits;
 }
 
 // Code points, not bytes: close enough to terminal columns for names that
@@ -42,9 +42,8 @@ std::string format_size(std::int64_t bytes) {
     value /= 1024.0;
     ++unit;
   }
-  std::array<char, 32> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%.1f %s", value, kUnits[unit]);
-  return buffer.data();
+  const auto tenths = std::llround(value * 10.0);
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + kUnits.at(unit);
 }
 
 std::string format_duration(Duration d) {
@@ -85,17 +84,16 @@ std::string format_time(TimePoint t) {
   const year_month_day date{day};
   const hh_mm_ss<seconds> time{whole - day};
 
-  std::array<char, 32> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
-  std::string text = buffer.data();
-  text += two_digits(time.hours().count()) + ":" + two_digits(time.minutes().count()) + ":" +
-          two_digits(static_cast<long>(time.seconds().count()));
+  std::string text = zero_padded(static_cast<int>(date.year()), 4) + "-" +
+                     zero_padded(static_cast<unsigned>(date.month()), 2) + "-" +
+                     zero_padded(static_cast<unsigned>(date.day()), 2) + "T" +
+                     zero_padded(time.hours().count(), 2) + ":" +
+                     zero_padded(time.minutes().count(), 2) + ":" +
+                     zero_padded(time.seconds().count(), 2);
   if (nanos != 0) {
-    std::snprintf(buffer.data(), buffer.size(), ".%09lld", static_cast<long long>(nanos));
-    std::string fraction = buffer.data();
+    std::string fraction = zero_padded(nanos, 9);
     while (fraction.back() == '0') fraction.pop_back();
-    text += fraction;
+    text += "." + fraction;
   }
   return text + "Z";
 }
@@ -109,7 +107,7 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-Table::Table(std::vector<std::string> headers, std::vector<std::string> right)
+Table::Table(std::vector<std::string> headers, const std::vector<std::string>& right)
     : headers_(std::move(headers)), right_(headers_.size(), false) {
   for (std::size_t i = 0; i < headers_.size(); ++i) {
     for (const std::string& name : right) right_[i] = right_[i] || name == headers_[i];

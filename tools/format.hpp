@@ -31,7 +31,7 @@ std::string format_time(TimePoint t);
 class Table {
  public:
   // A column is right-aligned when its header is listed in `right`.
-  explicit Table(std::vector<std::string> headers, std::vector<std::string> right = {});
+  explicit Table(std::vector<std::string> headers, const std::vector<std::string>& right = {});
   void add_row(std::vector<std::string> cells);
   // `with_headers` false: rows only (for NAME VALUE listings).
   void print(std::ostream& out, bool with_headers = true) const;
