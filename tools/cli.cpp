@@ -5,12 +5,6 @@
 #include <string>
 #include <vector>
 
-// GCC 12 reports a false "potential null pointer dereference" in
-// std::string moves inlined into CLI11's parsing code (CLI::detail::split);
-// the warning is about libstdc++, not this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
 #include <CLI/CLI.hpp>
 
 #include "blobcache/error.hpp"
