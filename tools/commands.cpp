@@ -461,7 +461,8 @@ int run_command(Context& context, const CheckCommand& command) {
       }
       table.print(context.out);
     }
-    context.out << (report.ok() ? "ok: " : "FAILED: ") << report.entries_checked << " entries ("
+    context.out << (report.ok() ? "ok: " : "FAILED: ") << report.entries_checked
+                << (report.entries_checked == 1 ? " entry (" : " entries (")
                 << format_size(report.bytes_checked) << ") verified, " << report.failures.size()
                 << (report.failures.size() == 1 ? " failure" : " failures") << '\n';
   }
