@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build=${BLOBCACHE_BUILD:-build-run}
 bash scripts/deps.sh
 [ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=false -Dbench=false
-meson compile -C "$build" blobcache
+meson compile -C "$build" blobcache:executable  # the library is also named blobcache
 tool=("$build/tools/blobcache")
 set -x
 "${tool[@]}" put docs README.md README.md --content-type text/markdown --ttl 7d
