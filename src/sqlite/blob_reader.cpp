@@ -7,9 +7,10 @@
 
 namespace blobcache::detail {
 
-SqliteBlobReader::SqliteBlobReader(ConnectionPool::Lease lease, std::unique_ptr<Transaction> transaction,
-                                   std::int64_t entry_id, Meta meta, std::filesystem::path file,
-                                   std::string ns, std::string key)
+SqliteBlobReader::SqliteBlobReader(ConnectionPool::Lease lease,
+                                   std::unique_ptr<Transaction> transaction, std::int64_t entry_id,
+                                   Meta meta, std::filesystem::path file, std::string ns,
+                                   std::string key)
     : lease_(std::move(lease)),
       transaction_(std::move(transaction)),
       chunks_(*lease_, Sql::read_chunk),

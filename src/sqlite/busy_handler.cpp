@@ -1,8 +1,7 @@
 #include "sqlite/busy_handler.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
+#include <sqlite3.h>
 #include <thread>
 
 namespace blobcache::detail {

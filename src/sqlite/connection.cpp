@@ -1,10 +1,9 @@
 #include "sqlite/connection.hpp"
 
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <gsl/gsl>
+#include <sqlite3.h>
 #include <string>
+#include <unistd.h>
 
 namespace blobcache::detail {
 namespace {
@@ -26,7 +25,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "SELECT seq, checksum, data FROM chunks WHERE entry_id = ?1 ORDER BY seq",
     "DELETE FROM entries WHERE ns = ?1 AND key = ?2",
     "DELETE FROM entries WHERE id = ?1",
-    "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS
+    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)",
     "UPDATE entries SET ns = ?1, key = ?2, size = ?3, updated_at = ?4, expires_at = ?5,"
     " etag = ?6, content_type = ?7, metadata = ?8 WHERE id = ?9 AND ns IS NULL",
@@ -60,7 +60,7 @@ Connection::Connection(const ConnectionConfig& config)
   const Tuning& t = config.tuning;
   std::string pragmas = "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON;";
   pragmas += config.durability == Durability::full ? "PRAGMA synchronous = FULL;"
-                                                    : "PRAGMA synchronous = NORMAL;";
+                                                   : "PRAGMA synchronous = NORMAL;";
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
   pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
   if (!config.read_only) {
@@ -72,7 +72,8 @@ Connection::Connection(const ConnectionConfig& config)
     // A connection-level limit: writes past it fail with SQLITE_FULL.
     // A new file gets its page size from prepare_schema, after this.
     const bool is_new = db_.execAndGet("PRAGMA page_count").getInt64() == 0;
-    const std::int64_t page_size = is_new ? t.page_size : db_.execAndGet("PRAGMA page_size").getInt64();
+    const std::int64_t page_size =
+        is_new ? t.page_size : db_.execAndGet("PRAGMA page_size").getInt64();
     const std::int64_t pages = std::max<std::int64_t>(1, config.max_file_bytes / page_size);
     db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
   }

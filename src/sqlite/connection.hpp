@@ -1,18 +1,18 @@
 // Internal: one SQLite connection with its cached prepared statements.
 #pragma once
 
-#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <sys/types.h>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <sys/types.h>
 
 #include "blobcache/sqlite_store.hpp"
+
 #include "sqlite/busy_handler.hpp"
 #include "sqlite/tuning.hpp"
 

@@ -1,14 +1,13 @@
 #include "sqlite/files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 #include <vector>
 
 #include "errors.hpp"
@@ -67,7 +66,8 @@ void create_file_private(const std::filesystem::path& file) {
     if (folder == folder.parent_path()) break;
   }
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) fail("creating folder " + it->string(), file, errno);
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      fail("creating folder " + it->string(), file, errno);
   }
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) fail("creating the file", file, errno);
@@ -109,7 +109,8 @@ std::filesystem::path quarantine_files(const std::filesystem::path& file) {
       fail("quarantining " + from, file, errno);
     }
   }
-  if (::rename(file.c_str(), target.c_str()) != 0) fail("quarantining the corrupt file", file, errno);
+  if (::rename(file.c_str(), target.c_str()) != 0)
+    fail("quarantining the corrupt file", file, errno);
   return target;
 }
 

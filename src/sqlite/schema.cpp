@@ -1,7 +1,6 @@
 #include "sqlite/schema.hpp"
 
 #include <sqlite3.h>
-
 #include <string>
 
 #include "errors.hpp"
@@ -106,9 +105,9 @@ void check_schema_read_only(Connection& connection) {
   const std::int64_t version = pragma_int(connection, "user_version");
   require_supported(version, pragma_int(connection, "application_id"), file);
   if (version < kSchemaVersion) {
-    throw_error(Errc::unsupported,
-                "open " + file + " read-only: schema version " + std::to_string(version) +
-                    " must first be created or migrated by a writable open");
+    throw_error(Errc::unsupported, "open " + file + " read-only: schema version " +
+                                       std::to_string(version) +
+                                       " must first be created or migrated by a writable open");
   }
 }
 

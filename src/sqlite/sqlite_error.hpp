@@ -3,7 +3,6 @@
 #pragma once
 
 #include <SQLiteCpp/Exception.h>
-
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -15,7 +14,7 @@ namespace blobcache::detail {
 // What was being done when SQLite failed, for the Error's message. Borrows
 // everything it names; build it on the stack around one call.
 struct Where {
-  std::string_view operation;        // "put", "open", ...
+  std::string_view operation;         // "put", "open", ...
   const std::filesystem::path& file;  // the database file
   std::string_view ns = {};
   std::string_view key = {};

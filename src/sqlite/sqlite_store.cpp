@@ -1,13 +1,12 @@
 #include "blobcache/sqlite_store.hpp"
 
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <gsl/gsl>
 #include <limits>
 #include <mutex>
+#include <sqlite3.h>
 #include <string>
+#include <unistd.h>
 
 #include "errors.hpp"
 #include "metadata_codec.hpp"
@@ -73,8 +72,8 @@ void insert_chunk(detail::Connection& connection, std::int64_t entry_id, std::in
 }
 
 // Inserts an entry row; `ns` empty makes it a staging row owned by `key`.
-std::int64_t insert_entry(detail::Connection& connection, const std::string& ns, const std::string& key,
-                          const Meta& meta, const Bytes& encoded_metadata) {
+std::int64_t insert_entry(detail::Connection& connection, const std::string& ns,
+                          const std::string& key, const Meta& meta, const Bytes& encoded_metadata) {
   StatementUse insert(connection, Sql::insert_entry);
   if (ns.empty()) {
     insert->bind(1);  // NULL: staged, invisible
@@ -110,7 +109,8 @@ void write_entry(detail::Connection& connection, const std::string& ns, const st
 // when the subtraction would overflow.
 std::int64_t age_cutoff(std::int64_t now, Duration ttl) noexcept {
   const std::int64_t span = ttl.count();
-  if (now < std::numeric_limits<std::int64_t>::min() + span) return std::numeric_limits<std::int64_t>::min();
+  if (now < std::numeric_limits<std::int64_t>::min() + span)
+    return std::numeric_limits<std::int64_t>::min();
   return now - span;
 }
 
@@ -120,14 +120,20 @@ class SqliteStore::Impl {
  public:
   explicit Impl(SqliteOptions opts);
 
-  Where where(std::string_view operation, std::string_view ns = {}, std::string_view key = {}) const {
-    return Where{.operation = operation, .file = options.path, .ns = ns, .key = key, .read_only_place = options.read_only};
+  Where where(std::string_view operation, std::string_view ns = {},
+              std::string_view key = {}) const {
+    return Where{.operation = operation,
+                 .file = options.path,
+                 .ns = ns,
+                 .key = key,
+                 .read_only_place = options.read_only};
   }
 
-  void require_writable(std::string_view operation, std::string_view ns, std::string_view key) const {
+  void require_writable(std::string_view operation, std::string_view ns,
+                        std::string_view key) const {
     if (options.read_only) {
-      detail::throw_error(Errc::read_only,
-                          detail::describe_where(where(operation, ns, key)) + ": the store was opened read-only");
+      detail::throw_error(Errc::read_only, detail::describe_where(where(operation, ns, key)) +
+                                               ": the store was opened read-only");
     }
   }
 
@@ -158,19 +164,24 @@ bool is_corruption(int code) noexcept {
   return (code & 0xFF) == SQLITE_CORRUPT || (code & 0xFF) == SQLITE_NOTADB;
 }
 
-bool is_lock_wait(int code) noexcept { return (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED; }
+bool is_lock_wait(int code) noexcept {
+  return (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED;
+}
 
 }  // namespace
 
 SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
   clock = options.clock ? options.clock : system_clock();
-  if (options.path.empty()) detail::throw_error(Errc::invalid_argument, "open: SqliteOptions::path is empty");
+  if (options.path.empty())
+    detail::throw_error(Errc::invalid_argument, "open: SqliteOptions::path is empty");
   if (options.busy_timeout.count() < 0) {
-    detail::throw_error(Errc::invalid_argument, "open " + options.path.string() + ": busy_timeout is negative");
+    detail::throw_error(Errc::invalid_argument,
+                        "open " + options.path.string() + ": busy_timeout is negative");
   }
   if (options.read_only) {
     if (::access(options.path.c_str(), F_OK) != 0) {
-      detail::throw_error(Errc::io, "open " + options.path.string() + " read-only: the file does not exist");
+      detail::throw_error(Errc::io,
+                          "open " + options.path.string() + " read-only: the file does not exist");
     }
   } else {
     detail::create_file_private(options.path);
@@ -187,8 +198,8 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
   if (!options.read_only) reclaim_abandoned_staging();
 }
 
-std::unique_ptr<detail::Connection> SqliteStore::Impl::open_connection(const detail::ConnectionConfig& config,
-                                                                       std::string& corruption) {
+std::unique_ptr<detail::Connection> SqliteStore::Impl::open_connection(
+    const detail::ConnectionConfig& config, std::string& corruption) {
   auto connection = std::make_unique<detail::Connection>(config);
   if (config.read_only) {
     detail::check_schema_read_only(*connection);
@@ -207,11 +218,12 @@ std::unique_ptr<detail::Connection> SqliteStore::Impl::open_connection(const det
 
 void SqliteStore::Impl::open_with_retries(const detail::ConnectionConfig& config) {
   const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
-  const Where at_open{.operation = "open",
-                      .file = options.path,
-                      .ns = {},
-                      .key = {},
-                      .read_only_place = options.read_only || detail::place_is_read_only(options.path)};
+  const Where at_open{
+      .operation = "open",
+      .file = options.path,
+      .ns = {},
+      .key = {},
+      .read_only_place = options.read_only || detail::place_is_read_only(options.path)};
   for (int attempt = 0;; ++attempt) {
     std::string corruption;
     try {
@@ -233,7 +245,8 @@ void SqliteStore::Impl::open_with_retries(const detail::ConnectionConfig& config
     }
     // The file is corrupt.
     if (options.on_corruption == OnCorruption::raise || options.read_only || quarantined) {
-      detail::throw_error(Errc::corrupt, "open " + options.path.string() + ": the file is corrupt: " + corruption);
+      detail::throw_error(Errc::corrupt,
+                          "open " + options.path.string() + ": the file is corrupt: " + corruption);
     }
     quarantined = detail::quarantine_files(options.path);
     detail::create_file_private(options.path);
@@ -274,7 +287,8 @@ void SqliteStore::Impl::discard_staging(std::int64_t staging_id) noexcept {
   }
 }
 
-SqliteStore::SqliteStore(SqliteOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+SqliteStore::SqliteStore(SqliteOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -307,7 +321,8 @@ std::optional<Blob> SqliteStore::do_get(std::string_view ns, std::string_view ke
   });
 }
 
-Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView value, const PutOptions& opts) {
+Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView value,
+                         const PutOptions& opts) {
   impl_->require_writable("put", ns, key);
   const PreparedValue prepared = prepare_value(value, opts, impl_->chunk_size());
   return detail::translated(impl_->where("put", ns, key), [&] {
@@ -315,7 +330,8 @@ Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView va
     const std::string key_text(key);
     auto lease = impl_->pool->acquire();
     Transaction transaction(*lease, Transaction::Kind::write);
-    Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts, impl_->clock->now());
+    Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
+                          impl_->clock->now());
     write_entry(*lease, ns_text, key_text, prepared, meta, impl_->chunk_size());
     transaction.commit();
     return meta;
@@ -338,16 +354,17 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
     metas.reserve(batch.size());
     for (; current < batch.size(); ++current) {
       const PutRequest& request = batch[current];
-      metas.push_back(make_meta(gsl::narrow<std::int64_t>(request.value.size()), prepared[current].etag,
-                                request.options, now));
-      write_entry(*lease, std::string(request.ns), std::string(request.key), prepared[current], metas.back(),
-                  impl_->chunk_size());
+      metas.push_back(make_meta(gsl::narrow<std::int64_t>(request.value.size()),
+                                prepared[current].etag, request.options, now));
+      write_entry(*lease, std::string(request.ns), std::string(request.key), prepared[current],
+                  metas.back(), impl_->chunk_size());
     }
     current = batch.size() - 1;
     transaction.commit();
     return metas;
   } catch (const SQLite::Exception& e) {
-    detail::throw_sqlite(impl_->where("put_many (nothing stored), at", batch[current].ns, batch[current].key), e);
+    detail::throw_sqlite(
+        impl_->where("put_many (nothing stored), at", batch[current].ns, batch[current].key), e);
   }
 }
 
@@ -370,7 +387,8 @@ std::unique_ptr<BlobReader> SqliteStore::do_open(std::string_view ns, std::strin
       meta = detail::read_meta(*find, 1, where);
     }
     return std::make_unique<detail::SqliteBlobReader>(std::move(lease), std::move(transaction), id,
-                                                      std::move(meta), impl_->options.path, ns_text, key_text);
+                                                      std::move(meta), impl_->options.path, ns_text,
+                                                      key_text);
   });
 }
 
@@ -485,7 +503,8 @@ std::size_t SqliteStore::do_erase_expired(std::string_view ns, TimePoint now, Du
     const std::int64_t now_nanos = detail::to_nanos(now);
     auto lease = impl_->pool->acquire();
     const bool by_age = ttl > Duration::zero();
-    StatementUse erase(*lease, by_age ? Sql::erase_expired_by_expiry_or_age : Sql::erase_expired_by_expiry);
+    StatementUse erase(*lease,
+                       by_age ? Sql::erase_expired_by_expiry_or_age : Sql::erase_expired_by_expiry);
     erase->bindNoCopy(1, ns_text);
     erase->bind(2, now_nanos);
     if (by_age) erase->bind(3, age_cutoff(now_nanos, ttl));
@@ -528,10 +547,12 @@ void SqliteStore::do_check() {
         if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
       }
     }
-    if (!problems.empty()) detail::throw_error(Errc::corrupt, detail::describe_where(where) + ": " + problems);
+    if (!problems.empty())
+      detail::throw_error(Errc::corrupt, detail::describe_where(where) + ": " + problems);
     if (impl_->options.read_only) return;
     if (detail::place_is_read_only(impl_->options.path)) {
-      detail::throw_error(Errc::read_only, detail::describe_where(where) + ": the file is not writable");
+      detail::throw_error(Errc::read_only,
+                          detail::describe_where(where) + ": the file is not writable");
     }
     // Taking the write lock proves the -wal and -shm can be written; the
     // transaction writes nothing and is rolled back.
