@@ -15,12 +15,23 @@
 namespace blobcache {
 
 // SQLite synchronous=NORMAL or FULL under WAL. normal: a power loss may lose
-// the last commits but never corrupts; full: every commit is durable.
+// the last commits but never corrupts; full: every commit is durable once
+// the call returns. Neither survives a disk that acknowledges flushes it
+// has not done (docs/design.md, "Crash safety").
 enum class Durability { normal, full };
 
 // What opening a corrupt file does. raise: throw Error(Errc::corrupt) naming
-// the path. quarantine: rename the file set to "<name>.corrupt-<UTC time>"
-// beside it, start an empty store, and report it (SqliteStore::quarantined()).
+// the path, leaving the file untouched. quarantine: rename the file set to
+// "<name>.corrupt-<UTC time>" beside it, start an empty store, and report it
+// (SqliteStore::quarantined()).
+//
+// Open checks what it can cheaply (cost independent of the bytes stored): a
+// file that is not SQLite, a file shorter than its header says (truncated),
+// and damage to the schema or to the entries' metadata (its table and
+// indexes). Damage inside stored values is found when they are read: that
+// get, read or verify throws Error(Errc::corrupt) (per-chunk checksums; the
+// bad bytes are never returned) and other entries still read. check() walks
+// the whole file.
 enum class OnCorruption { raise, quarantine };
 
 // An aggregate: `SqliteOptions{.path = p, .read_only = true}`.
@@ -30,14 +41,27 @@ struct SqliteOptions {
   // How long a call waits for another writer's lock before Error(Errc::busy).
   std::chrono::milliseconds busy_timeout{10'000};
   // Opens without writing anything; writes throw Error(Errc::read_only).
+  // Works on read-only media and in folders this process cannot write:
+  // when SQLite's WAL index (<file>-shm) exists, it is used read-only, so
+  // writes by another user who can write the folder are seen as usual.
+  // When it neither exists nor can be created, no process has the file
+  // open, and it is opened immutable (no locks, no -shm): a writer that
+  // opens it later is not seen by this store, and its checkpoints may make
+  // reads here fail with Errc::corrupt (never return wrong bytes); reopen to
+  // see its changes. A -wal left without its -shm in such a folder holds
+  // commits only a writable open can fold in: Error(Errc::read_only).
   bool read_only = false;
   Durability durability = Durability::normal;
   OnCorruption on_corruption = OnCorruption::quarantine;
   // Stamps updated_at; null: system_clock().
   std::shared_ptr<const Clock> clock;
-  // Network filesystems (NFS, SMB/CIFS, 9p, FUSE network mounts) break
-  // SQLite's locking; opening a file on one throws Error(Errc::unsupported)
-  // unless this is true.
+  // Network filesystems break SQLite's locking (and with it the safety of
+  // sharing the file); opening a file on one throws Error(Errc::unsupported)
+  // naming the path and the filesystem unless this is true. Detected by
+  // statfs type: NFS, SMB/CIFS, 9p, AFS, Ceph, Coda, GPFS, Lustre, BeeGFS,
+  // OrangeFS, PanFS, NCP, VirtualBox shared folders; and FUSE mounts whose
+  // type names a network filesystem (sshfs, rclone, s3fs, glusterfs,
+  // ceph-fuse, ...). Local FUSE filesystems pass.
   bool allow_network_filesystem = false;
   // A cap on the file's size in bytes (SQLite's max_page_count, rounded down
   // to whole pages); 0: none. A write that would grow the file past it
@@ -58,7 +82,9 @@ class SqliteStore final : public Store {
   // Opens (creating when missing, unless read_only) the file at
   // options.path. Throws Error: invalid_argument (empty path), corrupt
   // (with OnCorruption::raise), unsupported (newer schema, network
-  // filesystem), read_only, io, busy.
+  // filesystem), read_only (a writable open of a file or folder that cannot
+  // be written; the store never changes permissions), no_space, io, busy.
+  // Cost: a few milliseconds and O(entries), not O(bytes stored).
   explicit SqliteStore(SqliteOptions options);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;

@@ -29,13 +29,19 @@ void install_busy_handler(sqlite3* db, BusyWait& wait) {
   sqlite3_busy_handler(db, &on_busy, &wait);
 }
 
-void back_off(int attempt) {
-  if (attempt < kYields) {
-    std::this_thread::yield();
-    return;
-  }
+std::chrono::microseconds pause_before(int attempt) noexcept {
+  if (attempt < kYields) return std::chrono::microseconds::zero();
   const int doublings = std::min(attempt - kYields, 10);
-  std::this_thread::sleep_for(std::min(kFirstSleep * (1 << doublings), kMaxSleep));
+  return std::min(kFirstSleep * (1 << doublings), kMaxSleep);
+}
+
+void back_off(int attempt) {
+  const auto pause = pause_before(attempt);
+  if (pause == std::chrono::microseconds::zero()) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 }  // namespace blobcache::detail

@@ -45,7 +45,29 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
 
 int open_flags(const ConnectionConfig& config) {
   // NOMUTEX: the pool already gives each connection to one thread at a time.
-  return (config.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;
+  return (config.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) |
+         SQLite::OPEN_NOMUTEX | (config.immutable ? SQLite::OPEN_URI : 0);
+}
+
+// The name SQLite opens: the path, or for an immutable open a "file:" URI
+// whose path is percent-encoded (a '?', '#' or '%' in it must not be read
+// as URI syntax).
+std::string database_name(const ConnectionConfig& config) {
+  if (!config.immutable) return config.path.string();
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(config.path).string()) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
+        (byte >= '0' && byte <= '9') || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri += c;
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[byte >> 4];
+      uri += kHex[byte & 0xF];
+    }
+  }
+  return uri + "?immutable=1";
 }
 
 }  // namespace
@@ -54,7 +76,7 @@ const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(
 
 Connection::Connection(const ConnectionConfig& config)
     : busy_{.timeout = config.busy_timeout, .started = {}},
-      db_(config.path.string(), open_flags(config)),
+      db_(database_name(config), open_flags(config)),
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;
@@ -100,6 +122,10 @@ Transaction::Transaction(Connection& connection, Kind kind) : connection_(connec
 
 Transaction::~Transaction() {
   if (!open_) return;
+  // SQLite already rolled back after some errors (IOERR, FULL, ...); a
+  // ROLLBACK then would fail and overwrite the OS error the caller is about
+  // to read (sqlite3_system_errno) with a stale one.
+  if (sqlite3_get_autocommit(connection_.db().getHandle()) != 0) return;
   // A failed ROLLBACK leaves the transaction open; the pool then discards
   // the connection (Connection::make_idle).
   try {

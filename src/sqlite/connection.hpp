@@ -22,6 +22,9 @@ namespace blobcache::detail {
 struct ConnectionConfig {
   std::filesystem::path path;
   bool read_only = false;
+  // With read_only: open with URI immutable=1 (no -shm, no locks; see
+  // ReadOnlyOpen in files.hpp for when that is sound).
+  bool immutable = false;
   std::chrono::milliseconds busy_timeout{};
   Durability durability = Durability::normal;
   std::int64_t max_file_bytes = 0;  // 0: no limit

@@ -71,6 +71,16 @@ void require_supported(std::int64_t version, std::int64_t application_id, const 
 // One step per version: migrate_from[v] brings version v to v + 1.
 void create_v1(Connection& connection) { connection.db().exec(kSchemaV1); }
 
+std::string problems_of(Connection& connection, const char* pragma) {
+  SQLite::Statement check(connection.db(), pragma);
+  std::string problems;
+  while (check.executeStep()) {
+    const std::string line = check.getColumn(0).getString();
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  return problems;
+}
+
 }  // namespace
 
 void prepare_schema(Connection& connection, int page_size) {
@@ -98,6 +108,16 @@ void prepare_schema(Connection& connection, int page_size) {
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   transaction.commit();
+}
+
+std::string check_at_open(Connection& connection) {
+  // The argument limits the walk to one table and its indexes (SQLite >=
+  // 3.33); the page count check happens as the statement's read begins.
+  return problems_of(connection, "PRAGMA quick_check(entries)");
+}
+
+std::string quick_check(Connection& connection) {
+  return problems_of(connection, "PRAGMA quick_check");
 }
 
 void check_schema_read_only(Connection& connection) {

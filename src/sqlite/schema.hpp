@@ -25,4 +25,18 @@ void prepare_schema(Connection& connection, int page_size);
 // Throws Error(Errc::unsupported) otherwise.
 void check_schema_read_only(Connection& connection);
 
+// The integrity check at open, cheap enough for every open of a big file:
+// the schema parses, the header's page count fits the file (SQLite checks
+// that when a read starts: a truncated file is SQLITE_CORRUPT), and
+// `PRAGMA quick_check(entries)` walks the entries table and its indexes,
+// never a chunk page. Returns "" when sound, else what is wrong. Throws
+// SQLite::Exception (SQLITE_CORRUPT/NOTADB for damage SQLite meets first).
+// Cost: O(entries), independent of the bytes stored. The full walk is
+// quick_check(), run by SqliteStore::check().
+std::string check_at_open(Connection& connection);
+
+// PRAGMA quick_check over the whole file: every b-tree page, O(file size).
+// Returns "" when sound, else what is wrong.
+std::string quick_check(Connection& connection);
+
 }  // namespace blobcache::detail

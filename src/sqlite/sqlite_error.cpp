@@ -1,12 +1,14 @@
 #include "sqlite/sqlite_error.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <sqlite3.h>
 
 #include "errors.hpp"
 
 namespace blobcache::detail {
 
-Errc errc_of_sqlite(int result_code, bool read_only_place) noexcept {
+Errc errc_of_sqlite(int result_code, int system_errno, bool read_only_place) noexcept {
   switch (result_code & 0xFF) {  // the primary code of an extended one
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -25,7 +27,14 @@ Errc errc_of_sqlite(int result_code, bool read_only_place) noexcept {
       return Errc::too_large;
     case SQLITE_INTERRUPT:
       return Errc::cancelled;
-    default:  // IOERR and everything that should never happen
+    case SQLITE_IOERR:
+      // SQLite itself reports only ENOSPC on write() as SQLITE_FULL; the
+      // same condition met by fsync, ftruncate, fallocate of the -wal or
+      // -shm, a quota (EDQUOT) or RLIMIT_FSIZE (EFBIG) arrives as IOERR.
+      if (system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG)
+        return Errc::no_space;
+      return Errc::io;
+    default:  // everything that should never happen
       return Errc::io;
   }
 }
@@ -47,7 +56,7 @@ std::string describe_where(const Where& where) {
   return text;
 }
 
-void throw_sqlite(const Where& where, int result_code, std::string_view cause) {
+void throw_sqlite(const Where& where, int result_code, std::string_view cause, int system_errno) {
   std::string message = describe_where(where);
   message += ": ";
   message += cause;
@@ -56,13 +65,21 @@ void throw_sqlite(const Where& where, int result_code, std::string_view cause) {
     message += sqlite3_errstr(result_code);
     message += ", SQLite code " + std::to_string(result_code) + ")";
   }
-  throw_error(errc_of_sqlite(result_code, where.read_only_place), message);
+  if (system_errno != 0) {
+    message += ": ";
+    message += std::strerror(
+        system_errno);  // NOLINT(concurrency-mt-unsafe): glibc's is thread-safe for known codes
+  }
+  throw_error(errc_of_sqlite(result_code, system_errno, where.read_only_place), message);
 }
 
-void throw_sqlite(const Where& where, const SQLite::Exception& e) {
+void throw_sqlite(const Where& where, const SQLite::Exception& e, int system_errno) {
   // SQLiteCpp's own misuse errors carry -1; they are bugs, reported as io.
   const int code = e.getExtendedErrorCode() > 0 ? e.getExtendedErrorCode() : e.getErrorCode();
-  throw_sqlite(where, code, e.what());
+  // The OS error matters only for I/O failures; for any other code it is
+  // whatever some unrelated call left behind.
+  const bool os_failure = (code & 0xFF) == SQLITE_IOERR || (code & 0xFF) == SQLITE_CANTOPEN;
+  throw_sqlite(where, code, e.what(), os_failure ? system_errno : 0);
 }
 
 }  // namespace blobcache::detail

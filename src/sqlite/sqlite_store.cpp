@@ -1,6 +1,7 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <gsl/gsl>
 #include <limits>
 #include <mutex>
@@ -139,6 +140,11 @@ class SqliteStore::Impl {
 
   std::size_t chunk_size() const noexcept { return pool->config().tuning.chunk_size; }
 
+  // A pooled connection for one call; opening a new one may fail.
+  detail::ConnectionPool::Lease lease(const Where& at) const {
+    return detail::translated(at, [&] { return pool->acquire(); });
+  }
+
   // Deletes staged put_streams whose process is gone. Best effort: a failure
   // leaves them for the next attempt.
   void reclaim_abandoned_staging() noexcept;
@@ -154,6 +160,7 @@ class SqliteStore::Impl {
   // One attempt at opening: returns the first connection, or "" in
   // `corruption` with the reason the file is corrupt.
   std::unique_ptr<detail::Connection> open_connection(const detail::ConnectionConfig& config,
+                                                      const Where& at_open,
                                                       std::string& corruption);
   void open_with_retries(const detail::ConnectionConfig& config);
 };
@@ -187,9 +194,12 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
     detail::create_file_private(options.path);
   }
   if (!options.allow_network_filesystem) detail::require_local_filesystem(options.path);
+  const bool immutable = options.read_only && detail::read_only_open_mode(options.path) ==
+                                                  detail::ReadOnlyOpen::immutable;
 
   const detail::ConnectionConfig config{.path = options.path,
                                         .read_only = options.read_only,
+                                        .immutable = immutable,
                                         .busy_timeout = options.busy_timeout,
                                         .durability = options.durability,
                                         .max_file_bytes = options.max_file_bytes,
@@ -199,18 +209,24 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
 }
 
 std::unique_ptr<detail::Connection> SqliteStore::Impl::open_connection(
-    const detail::ConnectionConfig& config, std::string& corruption) {
+    const detail::ConnectionConfig& config, const Where& at_open, std::string& corruption) {
   auto connection = std::make_unique<detail::Connection>(config);
-  if (config.read_only) {
-    detail::check_schema_read_only(*connection);
-  } else {
-    detail::prepare_schema(*connection, config.tuning.page_size);
-  }
-  // quick_check: b-tree structure and index consistency, O(file size).
-  SQLite::Statement check(connection->db(), "PRAGMA quick_check");
-  while (check.executeStep()) {
-    const std::string line = check.getColumn(0).getString();
-    if (line != "ok") corruption += (corruption.empty() ? "" : "; ") + line;
+  errno = 0;  // see detail::translated
+  try {
+    if (config.read_only) {
+      detail::check_schema_read_only(*connection);
+    } else {
+      detail::prepare_schema(*connection, config.tuning.page_size);
+    }
+    // Not a full quick_check: that reads every page of the file, which a
+    // command-line tool opening a big cache many times cannot afford
+    // (docs/design.md, "Open cost"). check() runs the full one.
+    corruption = detail::check_at_open(*connection);
+  } catch (const SQLite::Exception& e) {
+    const int system_errno = errno;
+    // Lock waits are retried and corruption handled by the caller.
+    if (is_lock_wait(e.getErrorCode()) || is_corruption(e.getErrorCode())) throw;
+    detail::throw_sqlite(at_open, e, system_errno);
   }
   if (!corruption.empty()) return nullptr;
   return connection;
@@ -226,13 +242,15 @@ void SqliteStore::Impl::open_with_retries(const detail::ConnectionConfig& config
       .read_only_place = options.read_only || detail::place_is_read_only(options.path)};
   for (int attempt = 0;; ++attempt) {
     std::string corruption;
+    errno = 0;  // see detail::translated
     try {
-      if (auto connection = open_connection(config, corruption)) {
+      if (auto connection = open_connection(config, at_open, corruption)) {
         pool = std::make_unique<ConnectionPool>(config);
         pool->adopt(std::move(connection));
         return;
       }
     } catch (const SQLite::Exception& e) {
+      const int system_errno = errno;
       // Schema creation and the WAL switch need the write lock, and SQLite
       // does not call the busy handler for every step of opening: retry
       // here until the timeout, so many processes can open a new file at once.
@@ -240,7 +258,7 @@ void SqliteStore::Impl::open_with_retries(const detail::ConnectionConfig& config
         detail::back_off(attempt);
         continue;
       }
-      if (!is_corruption(e.getErrorCode())) detail::throw_sqlite(at_open, e);
+      if (!is_corruption(e.getErrorCode())) detail::throw_sqlite(at_open, e, system_errno);
       corruption = e.what();
     }
     // The file is corrupt.
@@ -298,10 +316,10 @@ std::optional<std::filesystem::path> SqliteStore::quarantined() const { return i
 
 std::optional<Blob> SqliteStore::do_get(std::string_view ns, std::string_view key) {
   const Where where = impl_->where("get", ns, key);
+  auto lease = impl_->lease(where);
   return detail::translated(where, [&]() -> std::optional<Blob> {
     const std::string ns_text(ns);
     const std::string key_text(key);
-    auto lease = impl_->pool->acquire();
     StatementUse query(*lease, Sql::get_entry_with_chunks);
     query->bindNoCopy(1, ns_text);
     query->bindNoCopy(2, key_text);
@@ -325,10 +343,11 @@ Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView va
                          const PutOptions& opts) {
   impl_->require_writable("put", ns, key);
   const PreparedValue prepared = prepare_value(value, opts, impl_->chunk_size());
-  return detail::translated(impl_->where("put", ns, key), [&] {
+  const Where where = impl_->where("put", ns, key);
+  auto lease = impl_->lease(where);
+  return detail::translated(where, [&] {
     const std::string ns_text(ns);
     const std::string key_text(key);
-    auto lease = impl_->pool->acquire();
     Transaction transaction(*lease, Transaction::Kind::write);
     Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
                           impl_->clock->now());
@@ -346,8 +365,10 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
     prepared.push_back(prepare_value(request.value, request.options, impl_->chunk_size()));
   }
   std::size_t current = 0;  // names the failing request in errors
+  auto lease = impl_->lease(
+      impl_->where("put_many (nothing stored), at", batch.front().ns, batch.front().key));
+  errno = 0;  // see detail::translated
   try {
-    auto lease = impl_->pool->acquire();
     Transaction transaction(*lease, Transaction::Kind::write);
     const TimePoint now = impl_->clock->now();
     std::vector<Meta> metas;
@@ -363,17 +384,19 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
     transaction.commit();
     return metas;
   } catch (const SQLite::Exception& e) {
+    const int system_errno = errno;
     detail::throw_sqlite(
-        impl_->where("put_many (nothing stored), at", batch[current].ns, batch[current].key), e);
+        impl_->where("put_many (nothing stored), at", batch[current].ns, batch[current].key), e,
+        system_errno);
   }
 }
 
 std::unique_ptr<BlobReader> SqliteStore::do_open(std::string_view ns, std::string_view key) {
   const Where where = impl_->where("open", ns, key);
+  auto lease = impl_->lease(where);
   return detail::translated(where, [&]() -> std::unique_ptr<BlobReader> {
     const std::string ns_text(ns);
     const std::string key_text(key);
-    auto lease = impl_->pool->acquire();
     // The reader keeps this read transaction: its snapshot is the value.
     auto transaction = std::make_unique<Transaction>(*lease, Transaction::Kind::read);
     std::int64_t id = 0;
@@ -401,7 +424,7 @@ Meta SqliteStore::do_put_stream(std::string_view ns, std::string_view key, std::
   const std::string ns_text(ns);
   const std::string key_text(key);
 
-  auto lease = detail::translated(where, [&] { return impl_->pool->acquire(); });
+  auto lease = impl_->lease(where);
   // The staging row (ns NULL) owns the chunks until publication swaps it in.
   const std::int64_t staging_id = detail::translated(where, [&] {
     const Meta placeholder = make_meta(0, {}, {}, impl_->clock->now());
@@ -462,17 +485,19 @@ Meta SqliteStore::do_put_stream(std::string_view ns, std::string_view key, std::
 
 void SqliteStore::do_erase(std::string_view ns, std::string_view key) {
   impl_->require_writable("erase", ns, key);
-  detail::translated(impl_->where("erase", ns, key), [&] {
-    auto lease = impl_->pool->acquire();
+  const Where where = impl_->where("erase", ns, key);
+  auto lease = impl_->lease(where);
+  detail::translated(where, [&] {
     delete_entry(*lease, std::string(ns), std::string(key));  // one statement: its own transaction
   });
 }
 
 void SqliteStore::do_erase_namespace(std::string_view ns) {
   impl_->require_writable("erase_namespace", ns, {});
-  detail::translated(impl_->where("erase_namespace", ns), [&] {
+  const Where where = impl_->where("erase_namespace", ns);
+  auto lease = impl_->lease(where);
+  detail::translated(where, [&] {
     const std::string ns_text(ns);
-    auto lease = impl_->pool->acquire();
     StatementUse erase(*lease, Sql::erase_namespace);
     erase->bindNoCopy(1, ns_text);
     erase->exec();
@@ -481,9 +506,9 @@ void SqliteStore::do_erase_namespace(std::string_view ns) {
 
 std::vector<Object> SqliteStore::do_list(std::string_view ns) {
   const Where where = impl_->where("list", ns);
+  auto lease = impl_->lease(where);
   return detail::translated(where, [&] {
     const std::string ns_text(ns);
-    auto lease = impl_->pool->acquire();
     StatementUse query(*lease, Sql::list_entries);
     query->bindNoCopy(1, ns_text);
     std::vector<Object> objects;
@@ -498,10 +523,11 @@ std::vector<Object> SqliteStore::do_list(std::string_view ns) {
 
 std::size_t SqliteStore::do_erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
   impl_->require_writable("erase_expired", ns, {});
-  return detail::translated(impl_->where("erase_expired", ns), [&] {
+  const Where where = impl_->where("erase_expired", ns);
+  auto lease = impl_->lease(where);
+  return detail::translated(where, [&] {
     const std::string ns_text(ns);
     const std::int64_t now_nanos = detail::to_nanos(now);
-    auto lease = impl_->pool->acquire();
     const bool by_age = ttl > Duration::zero();
     StatementUse erase(*lease,
                        by_age ? Sql::erase_expired_by_expiry_or_age : Sql::erase_expired_by_expiry);
@@ -514,8 +540,9 @@ std::size_t SqliteStore::do_erase_expired(std::string_view ns, TimePoint now, Du
 }
 
 std::vector<NamespaceInfo> SqliteStore::do_namespaces() {
-  return detail::translated(impl_->where("namespaces"), [&] {
-    auto lease = impl_->pool->acquire();
+  const Where where = impl_->where("namespaces");
+  auto lease = impl_->lease(where);
+  return detail::translated(where, [&] {
     StatementUse query(*lease, Sql::namespaces);
     std::vector<NamespaceInfo> spaces;
     while (query->executeStep()) {
@@ -537,16 +564,9 @@ Info SqliteStore::do_describe() const {
 
 void SqliteStore::do_check() {
   const Where where = impl_->where("check");
+  auto lease = impl_->lease(where);
   detail::translated(where, [&] {
-    auto lease = impl_->pool->acquire();
-    std::string problems;
-    {
-      SQLite::Statement check(lease->db(), "PRAGMA quick_check");
-      while (check.executeStep()) {
-        const std::string line = check.getColumn(0).getString();
-        if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
-      }
-    }
+    const std::string problems = detail::quick_check(*lease);
     if (!problems.empty())
       detail::throw_error(Errc::corrupt, detail::describe_where(where) + ": " + problems);
     if (impl_->options.read_only) return;

@@ -21,6 +21,7 @@
 #include "blobcache/testing/contract.hpp"
 #include "catch_compat.hpp"
 #include "child_process.hpp"
+#include "errc_of.hpp"
 #include "sqlite/connection.hpp"
 #include "temp_dir.hpp"
 
@@ -29,19 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename Operation>
-Errc errc_of(Operation&& operation) {
-  try {
-    operation();
-  } catch (const Error& e) {
-    INFO("message: " << e.what());
-    return e.errc();
-  } catch (const std::exception& e) {
-    FAIL("threw a non-blobcache exception: " << e.what());
-  }
-  FAIL("threw nothing");
-  return Errc{};
-}
+using test::errc_of;
 
 std::string message_of(const std::function<void()>& operation) {
   try {
@@ -385,8 +374,12 @@ TEST_CASE("a lock held past busy_timeout gives busy; a short one is waited out",
     std::this_thread::sleep_for(50ms);
     other.exec("COMMIT");
   });
+  const auto wait_start = std::chrono::steady_clock::now();
   CHECK_NOTHROW(store.put("ns", "k", std::string_view("w")));
+  const auto waited = std::chrono::steady_clock::now() - wait_start;
   release.join();
+  CHECK(waited >= 40ms);  // it did wait for the lock ...
+  CHECK(waited < 200ms);  // ... and took it before the timeout
   CHECK(store.get("ns", "k")->text() == "w");
 }
 
@@ -476,12 +469,69 @@ TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible"
   }
   REQUIRE(wait_child(pid) == 0);
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") > 0);
+  {
+    // Staged but never published: invisible to every read (a read-only
+    // store reclaims nothing, so the chunks are still there).
+    SqliteStore reader({.path = file, .read_only = true});
+    CHECK_FALSE(reader.get("ns", "partial").has_value());
+    CHECK(reader.open("ns", "partial") == nullptr);
+    CHECK(reader.list("ns").empty());
+    CHECK(reader.namespaces().empty());
+    CHECK(reader.verify().entries_checked == 0);
+  }
+  CHECK(count_rows(file, "SELECT count(*) FROM chunks") > 0);
   SqliteStore store({.path = file});  // open reclaims what the dead process staged
   CHECK_FALSE(store.get("ns", "partial").has_value());
   CHECK(store.list("ns").empty());
   CHECK(store.namespaces().empty());
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 0);
   CHECK(count_rows(file, "SELECT count(*) FROM entries") == 0);
+}
+
+// Serves 1 MiB, then blocks until released, then ends the stream.
+class GatedBuffer final : public std::streambuf {
+ public:
+  std::atomic<bool> release{false};
+
+ protected:
+  int_type underflow() override {
+    if (served_ >= 1024 * 1024) {
+      while (!release) std::this_thread::sleep_for(1ms);
+      return traits_type::eof();
+    }
+    served_ += chunk_.size();
+    setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
+    return traits_type::to_int_type(chunk_[0]);
+  }
+
+ private:
+  std::array<char, 64 * 1024> chunk_{};
+  std::size_t served_ = 0;
+};
+
+TEST_CASE("a put_stream still running is neither visible nor reclaimed", "[sqlite][stream]") {
+  const test::TempDir dir;
+  const auto file = dir / "live.db";
+  SqliteStore store({.path = file});
+  GatedBuffer gated;
+  std::thread writer([&] {
+    std::istream in(&gated);
+    store.put_stream("ns", "live", in);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (count_rows(file, "SELECT count(*) FROM chunks") < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 4);
+  {
+    SqliteStore other({.path = file});  // its open reclaims only dead owners' rows
+    CHECK_FALSE(other.get("ns", "live").has_value());
+    CHECK(other.list("ns").empty());
+  }
+  CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 4);
+  gated.release = true;
+  writer.join();
+  CHECK(store.get("ns", "live")->data.size() == 1024 * 1024);
 }
 
 TEST_CASE("readers on many threads run beside a writer", "[sqlite][threads]") {

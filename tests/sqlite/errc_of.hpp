@@ -1,0 +1,27 @@
+// The Errc an operation throws, for the SQLite backend's tests.
+#pragma once
+
+#include <exception>
+
+#include "blobcache/error.hpp"
+#include "catch_compat.hpp"
+
+namespace blobcache::test {
+
+// The Errc of the blobcache::Error `operation` throws; fails the test when
+// it throws nothing or another exception.
+template <typename Operation>
+Errc errc_of(Operation&& operation) {
+  try {
+    operation();
+  } catch (const Error& e) {
+    INFO("message: " << e.what());
+    return e.errc();
+  } catch (const std::exception& e) {
+    FAIL("threw a non-blobcache exception: " << e.what());
+  }
+  FAIL("threw nothing");
+  return Errc{};
+}
+
+}  // namespace blobcache::test

@@ -1,0 +1,143 @@
+// SqliteStore's seams, tested without the conditions they stand for: how
+// SQLite and OS errors become Errc, which filesystems count as network
+// ones, the lock-wait schedule, and what a cheap open leaves to later reads.
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <fstream>
+#include <random>
+
+#include "blobcache/sqlite_store.hpp"
+#include "catch_compat.hpp"
+#include "errc_of.hpp"
+#include "sqlite/busy_handler.hpp"
+#include "sqlite/files.hpp"
+#include "sqlite/sqlite_error.hpp"
+#include "temp_dir.hpp"
+
+namespace blobcache {
+namespace {
+
+using namespace std::chrono_literals;
+using detail::errc_of_sqlite;
+using test::errc_of;
+
+TEST_CASE("an IOERR whose OS error is a full disk, quota or file size limit is no_space", "[sqlite][errors]") {
+  for (const int code : {SQLITE_IOERR, SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC, SQLITE_IOERR_TRUNCATE,
+                         SQLITE_IOERR_SHMSIZE}) {
+    INFO("SQLite code " << code);
+    CHECK(errc_of_sqlite(code, ENOSPC, false) == Errc::no_space);
+    CHECK(errc_of_sqlite(code, EDQUOT, false) == Errc::no_space);
+    CHECK(errc_of_sqlite(code, EFBIG, false) == Errc::no_space);
+    CHECK(errc_of_sqlite(code, EIO, false) == Errc::io);
+    CHECK(errc_of_sqlite(code, 0, false) == Errc::io);
+  }
+  CHECK(errc_of_sqlite(SQLITE_FULL, 0, false) == Errc::no_space);
+  // The OS error decides only for IOERR: a lock wait stays a lock wait.
+  CHECK(errc_of_sqlite(SQLITE_BUSY, ENOSPC, false) == Errc::busy);
+  CHECK(errc_of_sqlite(SQLITE_CORRUPT, EFBIG, false) == Errc::corrupt);
+  CHECK(errc_of_sqlite(SQLITE_NOTADB, 0, false) == Errc::corrupt);
+  CHECK(errc_of_sqlite(SQLITE_READONLY_DIRECTORY, 0, false) == Errc::read_only);
+  CHECK(errc_of_sqlite(SQLITE_CANTOPEN, EACCES, true) == Errc::read_only);
+  CHECK(errc_of_sqlite(SQLITE_CANTOPEN, ENOENT, false) == Errc::io);
+}
+
+TEST_CASE("network filesystems are told apart by statfs type and FUSE mount type", "[sqlite][files]") {
+  using detail::network_filesystem_name;
+  CHECK(network_filesystem_name(0x6969) == "NFS");
+  CHECK(network_filesystem_name(0xFF534D42) == "CIFS");
+  CHECK(network_filesystem_name(0xFE534D42) == "SMB2");
+  CHECK(network_filesystem_name(0x517B) == "SMB");
+  CHECK(network_filesystem_name(0x01021997) == "9p");
+  CHECK(network_filesystem_name(0x5346414F) == "AFS");
+  CHECK(network_filesystem_name(0x6B414653) == "kAFS");
+  CHECK(network_filesystem_name(0x00C36400) == "Ceph");
+  CHECK(network_filesystem_name(0x0BD00BD0) == "Lustre");
+  CHECK(network_filesystem_name(0x47504653) == "GPFS");
+  // Local filesystems: ext4, xfs, btrfs, tmpfs, overlayfs, zfs.
+  for (const unsigned long local : {0xEF53UL, 0x58465342UL, 0x9123683EUL, 0x01021994UL, 0x794C7630UL,
+                                    0x2FC12FC1UL}) {
+    CHECK(network_filesystem_name(local).empty());
+  }
+  // FUSE (0x65735546) is decided by the mount's type.
+  constexpr unsigned long kFuse = 0x65735546;
+  CHECK(network_filesystem_name(kFuse, "fuse.sshfs") == "fuse.sshfs");
+  CHECK(network_filesystem_name(kFuse, "fuse.glusterfs") == "fuse.glusterfs");
+  CHECK(network_filesystem_name(kFuse, "fuse.rclone") == "fuse.rclone");
+  CHECK(network_filesystem_name(kFuse, "fuse.s3fs") == "fuse.s3fs");
+  CHECK(network_filesystem_name(kFuse, "fuse.ceph-fuse") == "fuse.ceph-fuse");
+  CHECK(network_filesystem_name(kFuse, "fuse.bindfs").empty());
+  CHECK(network_filesystem_name(kFuse, "fuseblk").empty());  // ntfs-3g, exfat on a local disk
+  CHECK(network_filesystem_name(kFuse, "").empty());
+  CHECK(network_filesystem_name(kFuse, "fuse.sshfs-not").empty());
+  // The subtype alone means nothing without FUSE's f_type.
+  CHECK(network_filesystem_name(0xEF53, "fuse.sshfs").empty());
+}
+
+TEST_CASE("a local temporary folder is accepted as a local filesystem", "[sqlite][files]") {
+  const test::TempDir dir;
+  CHECK_NOTHROW(detail::require_local_filesystem(dir / "new.db"));
+  { SqliteStore store({.path = dir / "cache.db"}); }
+  CHECK_NOTHROW(detail::require_local_filesystem(dir / "cache.db"));
+}
+
+TEST_CASE("lock waits back off from yields through microseconds to 1 ms", "[sqlite][busy]") {
+  using detail::pause_before;
+  for (int attempt = 0; attempt < 8; ++attempt) CHECK(pause_before(attempt) == 0us);
+  CHECK(pause_before(8) == 5us);
+  CHECK(pause_before(9) == 10us);
+  CHECK(pause_before(10) == 20us);
+  for (int attempt = 9; attempt < 100; ++attempt) {
+    CHECK(pause_before(attempt) >= pause_before(attempt - 1));
+    CHECK(pause_before(attempt) <= 1000us);
+  }
+  CHECK(pause_before(100) == 1000us);
+  CHECK(pause_before(1'000'000) == 1000us);
+}
+
+// The offset of `marker` in `file`'s bytes.
+std::size_t offset_of(const std::filesystem::path& file, const std::string& marker) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = bytes.find(marker);
+  REQUIRE(at != std::string::npos);
+  return at;
+}
+
+TEST_CASE("garbage over a chunk page: open stays cheap, that entry's reads and check() are corrupt",
+          "[sqlite][corrupt]") {
+  const test::TempDir dir;
+  const auto file = dir / "chunks.db";
+  const std::string marker = "CHUNK-PAGE-MARKER";
+  std::string value(1'000'000, 'v');
+  value.replace(600'000, marker.size(), marker);
+  {
+    SqliteStore store({.path = file});
+    store.put("ns", "victim", std::string_view(value));
+    store.put("ns", "healthy", std::string_view("fine"));
+  }
+  {
+    // The whole 16 KiB page holding the marker, overflow pointer included.
+    const std::size_t page = 16384;
+    const std::size_t start = offset_of(file, marker) / page * page;
+    std::mt19937 rng(11);
+    std::string garbage(page, '\0');
+    for (auto& c : garbage) c = static_cast<char>(rng());
+    std::fstream out(file, std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(static_cast<std::streamoff>(start));
+    out.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  // Open walks only the metadata: it does not see the damage.
+  SqliteStore store({.path = file, .on_corruption = OnCorruption::raise});
+  CHECK_FALSE(store.quarantined().has_value());
+  CHECK(errc_of([&] { store.get("ns", "victim"); }) == Errc::corrupt);
+  CHECK(store.get("ns", "healthy")->text() == "fine");
+  CHECK(store.list("ns").size() == 2);
+  CHECK(errc_of([&] { store.check(); }) == Errc::corrupt);
+  const VerifyReport report = store.verify();
+  REQUIRE(report.failures.size() == 1);
+  CHECK(report.failures[0].key == "victim");
+}
+
+}  // namespace
+}  // namespace blobcache
