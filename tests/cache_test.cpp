@@ -3,6 +3,7 @@
 #include "blobcache/error.hpp"
 #include "blobcache/memory_store.hpp"
 #include "catch_compat.hpp"
+#include "errc_of.hpp"
 #include "fixed_clock.hpp"
 
 namespace blobcache {
@@ -12,16 +13,7 @@ using namespace std::chrono_literals;
 
 const TimePoint kStart = TimePoint{} + 1'700'000'000s;
 
-template <typename Operation>
-Errc errc_of(Operation&& operation) {
-  try {
-    operation();
-  } catch (const Error& e) {
-    return e.errc();
-  }
-  FAIL("threw nothing");
-  return Errc{};
-}
+using test::errc_of;
 
 struct Fixture {
   std::shared_ptr<test::FixedClock> clock = std::make_shared<test::FixedClock>(kStart);

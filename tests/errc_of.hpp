@@ -1,4 +1,4 @@
-// The Errc an operation throws, for the SQLite backend's tests.
+// The Errc an operation throws, for every test program.
 #pragma once
 
 #include <exception>
