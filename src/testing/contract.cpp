@@ -13,11 +13,13 @@
 #include "blobcache/error.hpp"
 #include "blobcache/store.hpp"
 #include "catch_compat.hpp"
+#include "errc_of.hpp"
 
 namespace blobcache::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using blobcache::test::errc_of;
 
 // Computed here with OpenSSL's one-shot API, independently of the library.
 // Called from worker threads too, so it must not use Catch2 assertions
@@ -45,21 +47,6 @@ Bytes pattern(std::size_t size, std::uint32_t seed) {
     b = static_cast<std::byte>(state >> 24);
   }
   return bytes;
-}
-
-// The Errc thrown by `operation`; fails the test when it throws nothing or
-// something other than blobcache::Error.
-template <typename Operation>
-Errc errc_of(Operation&& operation) {
-  try {
-    operation();
-  } catch (const Error& e) {
-    return e.errc();
-  } catch (const std::exception& e) {
-    FAIL("threw a non-blobcache exception: " << e.what());
-  }
-  FAIL("threw nothing");
-  return Errc{};
 }
 
 Bytes read_all(BlobReader& reader, std::size_t step) {
