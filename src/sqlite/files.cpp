@@ -15,25 +15,12 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "sqlite/sqlite_error.hpp"
 
 namespace blobcache::detail {
 namespace {
 
 std::string os_error(int error) { return std::strerror(error); }  // NOLINT(concurrency-mt-unsafe)
-
-Errc errc_of_errno(int error) {
-  switch (error) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Errc::read_only;
-    case ENOSPC:
-    case EDQUOT:
-      return Errc::no_space;
-    default:
-      return Errc::io;
-  }
-}
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int error) {
   throw_error(errc_of_errno(error), "open " + path.string() + ": " + what + ": " + os_error(error));

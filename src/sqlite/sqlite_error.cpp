@@ -8,6 +8,21 @@
 
 namespace blobcache::detail {
 
+Errc errc_of_errno(int error) noexcept {
+  switch (error) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return Errc::read_only;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:  // RLIMIT_FSIZE: the space this process may use is full
+      return Errc::no_space;
+    default:
+      return Errc::io;
+  }
+}
+
 Errc errc_of_sqlite(int result_code, int system_errno, bool read_only_place) noexcept {
   switch (result_code & 0xFF) {  // the primary code of an extended one
     case SQLITE_BUSY:
@@ -31,9 +46,7 @@ Errc errc_of_sqlite(int result_code, int system_errno, bool read_only_place) noe
       // SQLite itself reports only ENOSPC on write() as SQLITE_FULL; the
       // same condition met by fsync, ftruncate, fallocate of the -wal or
       // -shm, a quota (EDQUOT) or RLIMIT_FSIZE (EFBIG) arrives as IOERR.
-      if (system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG)
-        return Errc::no_space;
-      return Errc::io;
+      return errc_of_errno(system_errno) == Errc::no_space ? Errc::no_space : Errc::io;
     default:  // everything that should never happen
       return Errc::io;
   }

@@ -23,6 +23,10 @@ struct Where {
   bool read_only_place = false;
 };
 
+// The Errc for an OS error (errno) met by the store's own file operations:
+// EACCES/EPERM/EROFS read_only, ENOSPC/EDQUOT/EFBIG no_space, else io.
+Errc errc_of_errno(int error) noexcept;
+
 // The Errc for an SQLite (extended or primary) result code. `system_errno`
 // is the OS error behind it (0 when unknown): an IOERR caused by ENOSPC,
 // EDQUOT or EFBIG (past RLIMIT_FSIZE or the filesystem's largest file) is a
