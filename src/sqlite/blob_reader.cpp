@@ -17,7 +17,8 @@ SqliteBlobReader::SqliteBlobReader(ConnectionPool::Lease lease,
       meta_(std::move(meta)),
       file_(std::move(file)),
       ns_(std::move(ns)),
-      key_(std::move(key)) {
+      key_(std::move(key)),
+      entry_id_(entry_id) {
   chunks_->bind(1, entry_id);
 }
 
@@ -31,7 +32,7 @@ bool SqliteBlobReader::next_chunk() {
       done_ = true;
       return false;
     }
-    chunk_ = checked_chunk(*chunks_, 0, next_seq_, where);
+    chunk_ = checked_chunk(*chunks_, 0, entry_id_, next_seq_, where);
     ++next_seq_;
     total_ += static_cast<std::int64_t>(chunk_.size());
     if (total_ > meta_.size) check_total(total_, meta_.size, where);  // more bytes than the size

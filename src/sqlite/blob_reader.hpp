@@ -40,6 +40,7 @@ class SqliteBlobReader final : public BlobReader {
   std::filesystem::path file_;
   std::string ns_;
   std::string key_;
+  std::int64_t entry_id_;
   BytesView chunk_;              // the unread rest of the current chunk
   std::int64_t next_seq_ = 0;
   std::int64_t total_ = 0;       // bytes of the chunks stepped to so far

@@ -1,5 +1,7 @@
 #include "sqlite/connection.hpp"
 
+#include "sqlite/schema.hpp"
+
 #include <gsl/gsl>
 #include <sqlite3.h>
 #include <string>
@@ -18,16 +20,18 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "ROLLBACK",
     // get: one statement, so metadata and chunks come from one snapshot.
     "SELECT e.id, e.size, e.updated_at, e.expires_at, e.etag, e.content_type, e.metadata,"
-    " c.seq, c.checksum, c.data"
-    " FROM entries AS e LEFT JOIN chunks AS c ON c.entry_id = e.id"
-    " WHERE e.ns = ?1 AND e.key = ?2 ORDER BY c.seq",
+    " c.id, c.checksum, c.data"
+    " FROM entries AS e LEFT JOIN chunks AS c"
+    " ON c.id BETWEEN e.id << 24 AND (e.id << 24) | 16777215"
+    " WHERE e.ns = ?1 AND e.key = ?2 ORDER BY c.id",
     "SELECT id, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 AND key = ?2",
-    "SELECT seq, checksum, data FROM chunks WHERE entry_id = ?1 ORDER BY seq",
+    "SELECT id, checksum, data FROM chunks WHERE id BETWEEN ?1 << 24 AND (?1 << 24) | 16777215"
+    " ORDER BY id",
     "DELETE FROM entries WHERE ns = ?1 AND key = ?2",
     "DELETE FROM entries WHERE id = ?1",
     "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS
     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)",
+    "INSERT INTO chunks(id, checksum, data) VALUES(?1, ?2, ?3)",
     "UPDATE entries SET ns = ?1, key = ?2, size = ?3, updated_at = ?4, expires_at = ?5,"
     " etag = ?6, content_type = ?7, metadata = ?8 WHERE id = ?9 AND ns IS NULL",
     "SELECT key, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 ORDER BY key",
@@ -42,6 +46,9 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
 };
 
 #undef BLOBCACHE_META_COLUMNS
+
+static_assert(kChunkSeqBits == 24 && kMaxChunksPerValue - 1 == 16777215,
+              "the chunk statements above spell the rowid layout out");
 
 int open_flags(const ConnectionConfig& config) {
   // NOMUTEX: the pool already gives each connection to one thread at a time.

@@ -31,6 +31,18 @@ std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {
       XXH3_64bits_withSeed(data.data(), data.size(), std::bit_cast<std::uint64_t>(seq)));
 }
 
+std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& where) {
+  if (seq < 0 || seq >= kMaxChunksPerValue) {
+    throw_error(Errc::too_large, describe_where(where) + ": a value holds at most " +
+                                     std::to_string(kMaxChunksPerValue) + " chunks");
+  }
+  if (entry_id < 0 || entry_id > kMaxEntryId) {
+    throw_error(Errc::unsupported,
+                describe_where(where) + ": entry id " + std::to_string(entry_id) + " is past the last one chunks can name");
+  }
+  return (entry_id << kChunkSeqBits) | seq;
+}
+
 void bind_meta(SQLite::Statement& statement, int first, const Meta& meta, const Bytes& encoded_metadata) {
   statement.bind(first, meta.size);
   statement.bind(first + 1, to_nanos(meta.updated_at));
@@ -67,12 +79,14 @@ Meta read_meta(const SQLite::Statement& statement, int first, const Where& where
   return meta;
 }
 
-BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t expected_seq,
-                        const Where& where) {
-  const std::int64_t seq = statement.getColumn(first).getInt64();
-  if (seq != expected_seq) {
-    corrupt(where, "chunk " + std::to_string(expected_seq) + " is missing (found " + std::to_string(seq) + ")");
+BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t entry_id,
+                        std::int64_t expected_seq, const Where& where) {
+  const std::int64_t rowid = statement.getColumn(first).getInt64();
+  if (rowid != chunk_rowid(entry_id, expected_seq, where)) {
+    corrupt(where, "chunk " + std::to_string(expected_seq) + " is missing (found chunk " +
+                       std::to_string(rowid & (kMaxChunksPerValue - 1)) + ")");
   }
+  const std::int64_t seq = expected_seq;
   const auto data = statement.getColumn(first + 2);
   const BytesView bytes(static_cast<const std::byte*>(data.getBlob()), gsl::narrow<std::size_t>(data.getBytes()));
   if (chunk_checksum(bytes, seq) != statement.getColumn(first + 1).getInt64()) {

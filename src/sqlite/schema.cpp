@@ -8,22 +8,25 @@
 namespace blobcache::detail {
 namespace {
 
-// Version 1. Entries are keyed by (ns, key); a row with ns NULL is a
+// Version 2. Entries are keyed by (ns, key); a row with ns NULL is a
 // put_stream being staged (key holds its owner, see staging.cpp) and is never
 // visible, since every read names its namespace.
 //
 // Times are nanoseconds since the Unix epoch. The bytes live in their own
 // table, in chunks (so no value meets SQLite's 1 GB row limit and metadata
-// scans never touch blob pages), each with the XXH3-64 of its bytes seeded
-// with its seq (a chunk moved to another place fails too).
+// scans never touch blob pages). A chunk's rowid is computed from its entry
+// and its place, (entry id << 24) | seq (chunk_rowid in rows.hpp): an entry's
+// chunks are one rowid range of the chunks table, in order, so neither a
+// read nor the trigger's delete needs an index of their own, and a put
+// writes one b-tree page fewer. Each chunk carries the XXH3-64 of its bytes
+// seeded with its seq (a chunk moved to another place fails too).
 //
 // Indexes:
 //   entries_by_name   every lookup, list (ordered by key) and erase_namespace
 //   entries_by_expiry erase_expired on explicit expiry: only rows that have one
 //   entries_by_age    erase_expired on ttl: only rows without an explicit expiry
-//   chunks_by_entry   reading a value in order; deleting an entry's chunks
 // The trigger deletes an entry's chunks in the statement that deletes it.
-constexpr const char* kSchemaV1 = R"sql(
+constexpr const char* kEntriesV1 = R"sql(
 CREATE TABLE IF NOT EXISTS entries (
   id           INTEGER PRIMARY KEY,
   ns           TEXT,
@@ -38,18 +41,34 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE UNIQUE INDEX IF NOT EXISTS entries_by_name ON entries(ns, key);
 CREATE INDEX IF NOT EXISTS entries_by_expiry ON entries(ns, expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_by_age ON entries(ns, updated_at) WHERE expires_at IS NULL;
-CREATE TABLE IF NOT EXISTS chunks (
+)sql";
+
+// Version 1 (2026-11-23) kept chunk rows under plain rowids, found through
+// an index: chunks(id, entry_id, seq, checksum, data) with a unique index
+// chunks_by_entry(entry_id, seq). Its entries table is version 2's.
+constexpr const char* kChunksV2 = R"sql(
+CREATE TABLE chunks (
   id        INTEGER PRIMARY KEY,
-  entry_id  INTEGER NOT NULL,
-  seq       INTEGER NOT NULL,
   checksum  INTEGER NOT NULL,
   data      BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_entry ON chunks(entry_id, seq);
-CREATE TRIGGER IF NOT EXISTS entries_drop_chunks AFTER DELETE ON entries
+CREATE TRIGGER entries_drop_chunks AFTER DELETE ON entries
 BEGIN
-  DELETE FROM chunks WHERE entry_id = OLD.id;
+  DELETE FROM chunks WHERE id BETWEEN OLD.id << 24 AND (OLD.id << 24) | 16777215;
 END;
+)sql";
+
+// Version 1 to 2: every chunk moves to its computed rowid; the checksums
+// stay valid (they are seeded with seq, which the rowid keeps).
+constexpr const char* kMigrateV1ToV2 = R"sql(
+DROP TRIGGER entries_drop_chunks;
+ALTER TABLE chunks RENAME TO chunks_v1;
+DROP INDEX chunks_by_entry;
+)sql";
+constexpr const char* kCopyChunksV1 = R"sql(
+INSERT INTO chunks(id, checksum, data)
+  SELECT (entry_id << 24) | seq, checksum, data FROM chunks_v1 ORDER BY entry_id, seq;
+DROP TABLE chunks_v1;
 )sql";
 
 std::int64_t pragma_int(Connection& connection, const char* name) {
@@ -68,8 +87,22 @@ void require_supported(std::int64_t version, std::int64_t application_id, const 
   }
 }
 
-// One step per version: migrate_from[v] brings version v to v + 1.
-void create_v1(Connection& connection) { connection.db().exec(kSchemaV1); }
+void create_v2(Connection& connection) {
+  connection.db().exec(kEntriesV1);
+  connection.db().exec(kChunksV2);
+}
+
+void migrate_v1_to_v2(Connection& connection, const std::string& file) {
+  auto& db = connection.db();
+  // A v1 chunk whose seq does not fit the rowid's 24 bits cannot move.
+  if (db.execAndGet("SELECT count(*) FROM chunks WHERE seq < 0 OR seq > 16777215 OR entry_id < 0"
+                    " OR entry_id >= 1 << 39").getInt64() != 0) {
+    throw_error(Errc::unsupported, "open " + file + ": a version 1 chunk cannot move to version 2");
+  }
+  db.exec(kMigrateV1ToV2);
+  db.exec(kChunksV2);
+  db.exec(kCopyChunksV1);
+}
 
 std::string problems_of(Connection& connection, const char* pragma) {
   SQLite::Statement check(connection.db(), pragma);
@@ -103,7 +136,11 @@ void prepare_schema(Connection& connection, int page_size) {
   // Re-read under the write lock: another process may have done it.
   version = pragma_int(connection, "user_version");
   require_supported(version, pragma_int(connection, "application_id"), file);
-  if (version == 0) create_v1(connection);
+  if (version == 0) {
+    create_v2(connection);
+  } else if (version == 1) {
+    migrate_v1_to_v2(connection, file);
+  }
   // Later versions: `if (version < N) migrate_to_N(connection);` in order.
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));

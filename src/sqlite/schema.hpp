@@ -10,9 +10,17 @@ namespace blobcache::detail {
 // PRAGMA user_version of the schema this code writes. NEVER change what a
 // released version means: files on disk depend on it. A new layout is a new
 // version with a migration step.
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 // PRAGMA application_id marking a blobcache file ("BlbC").
 inline constexpr std::int64_t kApplicationId = 0x426C6243;
+
+// A chunk's rowid is (entry id << kChunkSeqBits) | seq: an entry's chunks are
+// one rowid range, in order (schema.cpp says why). Part of the file format:
+// NEVER change it within a version. The SQL texts spell it out as 24 and
+// 16777215 (static_assert in connection.cpp).
+inline constexpr int kChunkSeqBits = 24;
+inline constexpr std::int64_t kMaxChunksPerValue = std::int64_t{1} << kChunkSeqBits;
+inline constexpr std::int64_t kMaxEntryId = (std::int64_t{1} << (63 - kChunkSeqBits)) - 1;
 
 // Brings a writable file to kSchemaVersion: switches it to WAL, creates or
 // migrates the schema inside one BEGIN IMMEDIATE transaction. Idempotent and

@@ -40,7 +40,11 @@ struct PreparedValue {
   std::vector<std::int64_t> checksums;  // one per chunk
 };
 
-PreparedValue prepare_value(BytesView bytes, const PutOptions& opts, std::size_t chunk_size) {
+PreparedValue prepare_value(BytesView bytes, const PutOptions& opts, std::size_t chunk_size,
+                            const Where& where) {
+  // Checked before any work: the chunk rowids could not name the rest.
+  const std::size_t chunks = (bytes.size() + chunk_size - 1) / chunk_size;
+  if (chunks > 0) detail::chunk_rowid(0, gsl::narrow<std::int64_t>(chunks - 1), where);
   PreparedValue prepared{.bytes = bytes,
                          .etag = detail::Sha256::hex_of(bytes),
                          .encoded_metadata = detail::encode_metadata(opts.metadata),
@@ -63,12 +67,11 @@ Meta make_meta(std::int64_t size, std::string etag, const PutOptions& opts, Time
 }
 
 void insert_chunk(detail::Connection& connection, std::int64_t entry_id, std::int64_t seq,
-                  std::int64_t checksum, BytesView data) {
+                  std::int64_t checksum, BytesView data, const Where& where) {
   StatementUse insert(connection, Sql::insert_chunk);
-  insert->bind(1, entry_id);
-  insert->bind(2, seq);
-  insert->bind(3, checksum);
-  insert->bindNoCopy(4, data.data(), gsl::narrow<int>(data.size()));
+  insert->bind(1, detail::chunk_rowid(entry_id, seq, where));
+  insert->bind(2, checksum);
+  insert->bindNoCopy(3, data.data(), gsl::narrow<int>(data.size()));
   insert->exec();
 }
 
@@ -96,13 +99,14 @@ void delete_entry(detail::Connection& connection, const std::string& ns, const s
 
 // REQUIRES: a write transaction on `connection`.
 void write_entry(detail::Connection& connection, const std::string& ns, const std::string& key,
-                 const PreparedValue& value, const Meta& meta, std::size_t chunk_size) {
+                 const PreparedValue& value, const Meta& meta, std::size_t chunk_size,
+                 const Where& where) {
   delete_entry(connection, ns, key);
   const std::int64_t id = insert_entry(connection, ns, key, meta, value.encoded_metadata);
   for (std::size_t seq = 0; seq < value.checksums.size(); ++seq) {
     const std::size_t offset = seq * chunk_size;
     insert_chunk(connection, id, gsl::narrow<std::int64_t>(seq), value.checksums[seq],
-                 value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)));
+                 value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)), where);
   }
 }
 
@@ -328,9 +332,10 @@ std::optional<Blob> SqliteStore::do_get(std::string_view ns, std::string_view ke
     // A damaged size must not make us reserve absurd amounts up front.
     blob.data.reserve(gsl::narrow<std::size_t>(std::min<std::int64_t>(blob.meta.size, 1LL << 30)));
     if (!query->isColumnNull(7)) {  // LEFT JOIN: an empty value has no chunk
+      const std::int64_t id = query->getColumn(0).getInt64();
       std::int64_t seq = 0;
       do {
-        const BytesView chunk = detail::checked_chunk(*query, 7, seq++, where);
+        const BytesView chunk = detail::checked_chunk(*query, 7, id, seq++, where);
         blob.data.insert(blob.data.end(), chunk.begin(), chunk.end());
       } while (query->executeStep());
     }
@@ -342,8 +347,8 @@ std::optional<Blob> SqliteStore::do_get(std::string_view ns, std::string_view ke
 Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView value,
                          const PutOptions& opts) {
   impl_->require_writable("put", ns, key);
-  const PreparedValue prepared = prepare_value(value, opts, impl_->chunk_size());
   const Where where = impl_->where("put", ns, key);
+  const PreparedValue prepared = prepare_value(value, opts, impl_->chunk_size(), where);
   auto lease = impl_->lease(where);
   return detail::translated(where, [&] {
     const std::string ns_text(ns);
@@ -351,7 +356,7 @@ Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView va
     Transaction transaction(*lease, Transaction::Kind::write);
     Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
                           impl_->clock->now());
-    write_entry(*lease, ns_text, key_text, prepared, meta, impl_->chunk_size());
+    write_entry(*lease, ns_text, key_text, prepared, meta, impl_->chunk_size(), where);
     transaction.commit();
     return meta;
   });
@@ -362,7 +367,8 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
   std::vector<PreparedValue> prepared;
   prepared.reserve(batch.size());
   for (const PutRequest& request : batch) {
-    prepared.push_back(prepare_value(request.value, request.options, impl_->chunk_size()));
+    prepared.push_back(prepare_value(request.value, request.options, impl_->chunk_size(),
+                                     impl_->where("put_many (nothing stored), at", request.ns, request.key)));
   }
   std::size_t current = 0;  // names the failing request in errors
   auto lease = impl_->lease(
@@ -378,7 +384,8 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
       metas.push_back(make_meta(gsl::narrow<std::int64_t>(request.value.size()),
                                 prepared[current].etag, request.options, now));
       write_entry(*lease, std::string(request.ns), std::string(request.key), prepared[current],
-                  metas.back(), impl_->chunk_size());
+                  metas.back(), impl_->chunk_size(),
+                  impl_->where("put_many (nothing stored), at", request.ns, request.key));
     }
     current = batch.size() - 1;
     transaction.commit();
@@ -453,7 +460,7 @@ Meta SqliteStore::do_put_stream(std::string_view ns, std::string_view key, std::
       // while the caller's stream is read.
       detail::translated(where, [&] {
         Transaction transaction(*lease, Transaction::Kind::write);
-        insert_chunk(*lease, staging_id, seq, checksum, chunk);
+        insert_chunk(*lease, staging_id, seq, checksum, chunk, where);
         transaction.commit();
       });
       size += gsl::narrow<std::int64_t>(n);

@@ -333,7 +333,7 @@ TEST_CASE("flipped bytes in a chunk are reported as corrupt, never returned", "[
     SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
     db.exec(
         "UPDATE chunks SET data = substr(data, 1, 100) || x'00' || substr(data, 102)"
-        " WHERE seq = 1 AND entry_id = (SELECT id FROM entries WHERE key = 'k')");
+        " WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
   }
   CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
   auto reader = store.open("ns", "k");
@@ -352,8 +352,8 @@ TEST_CASE("flipped bytes in a chunk are reported as corrupt, never returned", "[
   SECTION("a missing chunk is corrupt too") {
     {
       SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec("DELETE FROM chunks WHERE seq = 2");
-      db.exec("UPDATE chunks SET checksum = 0 WHERE seq = 1");
+      db.exec("DELETE FROM chunks WHERE id & 16777215 = 2");
+      db.exec("UPDATE chunks SET checksum = 0 WHERE id & 16777215 = 1");
     }
     CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
   }

@@ -1,0 +1,161 @@
+// The on-disk schema: the chunk rowid layout, its limits, and the migration
+// from version 1.
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <random>
+
+#include "blobcache/error.hpp"
+#include "blobcache/sqlite_store.hpp"
+#include "catch_compat.hpp"
+#include "errc_of.hpp"
+#include "sqlite/rows.hpp"
+#include "sqlite/schema.hpp"
+#include "sqlite/tuning.hpp"
+#include "temp_dir.hpp"
+
+namespace blobcache {
+namespace {
+
+using test::errc_of;
+
+Bytes pattern(std::size_t size, std::uint32_t seed) {
+  std::minstd_rand generator(seed + 1);
+  Bytes bytes(size);
+  std::generate(bytes.begin(), bytes.end(), [&] { return static_cast<std::byte>(generator() >> 7); });
+  return bytes;
+}
+
+std::int64_t integer_of(const std::filesystem::path& file, const std::string& sql) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+  return db.execAndGet(sql).getInt64();
+}
+
+// Restores the process-wide knobs when a test that changed them ends.
+class TuningScope {
+ public:
+  TuningScope() : saved_(detail::tuning()) {}
+  ~TuningScope() { detail::tuning() = saved_; }
+  TuningScope(const TuningScope&) = delete;
+  TuningScope& operator=(const TuningScope&) = delete;
+
+ private:
+  detail::Tuning saved_;
+};
+
+// Version 1 as the library of 2026-11-23 wrote it.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE entries (
+  id INTEGER PRIMARY KEY, ns TEXT, key TEXT, size INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  expires_at INTEGER, etag TEXT NOT NULL, content_type TEXT NOT NULL, metadata BLOB NOT NULL);
+CREATE UNIQUE INDEX entries_by_name ON entries(ns, key);
+CREATE INDEX entries_by_expiry ON entries(ns, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX entries_by_age ON entries(ns, updated_at) WHERE expires_at IS NULL;
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+  checksum INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE UNIQUE INDEX chunks_by_entry ON chunks(entry_id, seq);
+CREATE TRIGGER entries_drop_chunks AFTER DELETE ON entries
+BEGIN DELETE FROM chunks WHERE entry_id = OLD.id; END;
+PRAGMA application_id = 1114399299;
+PRAGMA user_version = 1;
+)sql";
+
+// Writes `value` as entry `id` in a version 1 file, chunks of `chunk` bytes
+// stored out of rowid order (version 1 found them through its index).
+void insert_v1_entry(SQLite::Database& db, std::int64_t id, const std::string& key, const Bytes& value,
+                     std::size_t chunk) {
+  SQLite::Statement entry(db,
+                          "INSERT INTO entries VALUES(?1, 'ns', ?2, ?3, 1, NULL, ?4, 'application/octet-stream', x'')");
+  entry.bind(1, id);
+  entry.bind(2, key);
+  entry.bind(3, static_cast<std::int64_t>(value.size()));
+  entry.bind(4, std::string(64, '0'));
+  entry.exec();
+  const std::int64_t chunks = static_cast<std::int64_t>((value.size() + chunk - 1) / chunk);
+  for (std::int64_t seq = chunks - 1; seq >= 0; --seq) {
+    const auto offset = static_cast<std::size_t>(seq) * chunk;
+    const BytesView bytes = BytesView(value).subspan(offset, std::min(chunk, value.size() - offset));
+    SQLite::Statement insert(db, "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)");
+    insert.bind(1, id);
+    insert.bind(2, seq);
+    insert.bind(3, detail::chunk_checksum(bytes, seq));
+    insert.bind(4, bytes.data(), static_cast<int>(bytes.size()));
+    insert.exec();
+  }
+}
+
+TEST_CASE("a chunk's rowid is its entry's id and its seq; limits give clear errors", "[sqlite][schema]") {
+  const detail::Where where{.operation = "put", .file = "x.db", .ns = "ns", .key = "k"};
+  CHECK(detail::chunk_rowid(5, 3, where) == (std::int64_t{5} << 24 | 3));
+  CHECK(detail::chunk_rowid(detail::kMaxEntryId, detail::kMaxChunksPerValue - 1, where) ==
+        std::numeric_limits<std::int64_t>::max());
+  CHECK(errc_of([&] { detail::chunk_rowid(5, detail::kMaxChunksPerValue, where); }) == Errc::too_large);
+  CHECK(errc_of([&] { detail::chunk_rowid(5, -1, where); }) == Errc::too_large);
+  CHECK(errc_of([&] { detail::chunk_rowid(detail::kMaxEntryId + 1, 0, where); }) == Errc::unsupported);
+}
+
+TEST_CASE("an entry's chunks sit at computed rowids and need no index", "[sqlite][schema]") {
+  const test::TempDir dir;
+  const auto file = dir / "layout.db";
+  const TuningScope restore;
+  detail::tuning().chunk_size = 1000;
+  {
+    SqliteStore store({.path = file});
+    store.put("ns", "a", pattern(2500, 1));
+    store.put("ns", "b", pattern(10, 2));
+  }
+  const std::int64_t a = integer_of(file, "SELECT id FROM entries WHERE key = 'a'");
+  const std::int64_t b = integer_of(file, "SELECT id FROM entries WHERE key = 'b'");
+  CHECK(integer_of(file, "SELECT group_concat(id) = " + std::to_string(a << 24) + " || ',' || " +
+                             std::to_string((a << 24) | 1) + " || ',' || " + std::to_string((a << 24) | 2) +
+                             " || ',' || " + std::to_string(b << 24) + " FROM (SELECT id FROM chunks ORDER BY id)") == 1);
+  CHECK(integer_of(file, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'chunks'") == 0);
+  CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
+}
+
+TEST_CASE("a put of more chunks than a value may hold is too_large and stores nothing", "[sqlite][schema]") {
+  const test::TempDir dir;
+  const auto file = dir / "big.db";
+  const TuningScope restore;
+  detail::tuning().chunk_size = 1;
+  SqliteStore store({.path = file});
+  store.put("ns", "k", std::string_view("old"));
+  const Bytes value(static_cast<std::size_t>(detail::kMaxChunksPerValue) + 1, std::byte{7});
+  CHECK(errc_of([&] { store.put("ns", "k", value); }) == Errc::too_large);
+  CHECK(store.get("ns", "k")->text() == "old");
+}
+
+TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[sqlite][schema]") {
+  const test::TempDir dir;
+  const auto file = dir / "v1.db";
+  const Bytes big = pattern(2500, 3);
+  const Bytes small = pattern(999, 4);
+  {
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;");
+    db.exec(kSchemaV1);
+    insert_v1_entry(db, 7, "big", big, 1000);
+    insert_v1_entry(db, 9, "small", small, 1000);
+    insert_v1_entry(db, 11, "empty", {}, 1000);
+  }
+  SECTION("a read-only open asks for a writable one first") {
+    CHECK(errc_of([&] { SqliteStore store({.path = file, .read_only = true}); }) == Errc::unsupported);
+  }
+  SECTION("a writable open migrates") {
+    SqliteStore store({.path = file});
+    CHECK(integer_of(file, "PRAGMA user_version") == 2);
+    CHECK(integer_of(file, "SELECT count(*) FROM sqlite_schema WHERE name IN ('chunks_by_entry', 'chunks_v1')") == 0);
+    CHECK(store.get("ns", "big")->data == big);
+    CHECK(store.get("ns", "small")->data == small);
+    CHECK(store.get("ns", "empty")->data.empty());
+    CHECK_NOTHROW(store.check());
+    store.erase("ns", "big");  // the new trigger removes exactly its chunks
+    CHECK(integer_of(file, "SELECT count(*) FROM chunks") == 1);
+    CHECK(store.get("ns", "small")->data == small);
+  }
+}
+
+}  // namespace
+}  // namespace blobcache
