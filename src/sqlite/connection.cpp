@@ -19,8 +19,18 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "COMMIT",
     "ROLLBACK",
     // get: one statement, so metadata and chunks come from one snapshot.
+    // A value of ?3 bytes or more gets no chunk rows (and reads no blob
+    // page): it is read again by get_entry_with_chunk_ids on a mapped
+    // connection.
     "SELECT e.id, e.size, e.updated_at, e.expires_at, e.etag, e.content_type, e.metadata,"
     " c.id, c.checksum, c.data"
+    " FROM entries AS e LEFT JOIN chunks AS c"
+    " ON c.id BETWEEN e.id << 24 AND (e.id << 24) | 16777215 AND e.size < ?3"
+    " WHERE e.ns = ?1 AND e.key = ?2 ORDER BY c.id",
+    // The same rows without the chunks' bytes, which the caller reads with
+    // sqlite3_blob_read (by rowid) straight into the value.
+    "SELECT e.id, e.size, e.updated_at, e.expires_at, e.etag, e.content_type, e.metadata,"
+    " c.id, c.checksum"
     " FROM entries AS e LEFT JOIN chunks AS c"
     " ON c.id BETWEEN e.id << 24 AND (e.id << 24) | 16777215"
     " WHERE e.ns = ?1 AND e.key = ?2 ORDER BY c.id",
@@ -87,7 +97,8 @@ Connection::Connection(const ConnectionConfig& config)
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;
-  std::string pragmas = "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON;";
+  std::string pragmas = "PRAGMA trusted_schema = OFF;";
+  pragmas += config.cell_size_check ? "PRAGMA cell_size_check = ON;" : "PRAGMA cell_size_check = OFF;";
   pragmas += config.durability == Durability::full ? "PRAGMA synchronous = FULL;"
                                                    : "PRAGMA synchronous = NORMAL;";
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";

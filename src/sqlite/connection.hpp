@@ -28,6 +28,10 @@ struct ConnectionConfig {
   std::chrono::milliseconds busy_timeout{};
   Durability durability = Durability::normal;
   std::int64_t max_file_bytes = 0;  // 0: no limit
+  // SQLite's extra check of every cell of a b-tree page when the page is
+  // loaded. Off only on the mapped connections (see Tuning): a mapped page
+  // is not kept in the page cache, so the check would re-run at every fetch.
+  bool cell_size_check = true;
   Tuning tuning;
 };
 
@@ -38,6 +42,7 @@ enum class Sql : std::size_t {
   commit,
   rollback,
   get_entry_with_chunks,
+  get_entry_with_chunk_ids,
   find_entry,
   read_chunk,
   delete_entry,

@@ -1,6 +1,9 @@
 #include "sqlite/rows.hpp"
 
 #include <xxhash.h>
+#ifdef BLOBCACHE_XXH3_DISPATCH
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <bit>
 #include <gsl/gsl>
@@ -27,8 +30,13 @@ TimePoint from_nanos(std::int64_t nanos) noexcept {
 }
 
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {
+#ifdef BLOBCACHE_XXH3_DISPATCH
+  return std::bit_cast<std::int64_t>(
+      XXH3_64bits_withSeed_dispatch(data.data(), data.size(), std::bit_cast<std::uint64_t>(seq)));
+#else
   return std::bit_cast<std::int64_t>(
       XXH3_64bits_withSeed(data.data(), data.size(), std::bit_cast<std::uint64_t>(seq)));
+#endif
 }
 
 std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& where) {
@@ -79,19 +87,29 @@ Meta read_meta(const SQLite::Statement& statement, int first, const Where& where
   return meta;
 }
 
-BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t entry_id,
-                        std::int64_t expected_seq, const Where& where) {
+std::int64_t check_chunk_rowid(const SQLite::Statement& statement, int first, std::int64_t entry_id,
+                               std::int64_t expected_seq, const Where& where) {
   const std::int64_t rowid = statement.getColumn(first).getInt64();
   if (rowid != chunk_rowid(entry_id, expected_seq, where)) {
     corrupt(where, "chunk " + std::to_string(expected_seq) + " is missing (found chunk " +
                        std::to_string(rowid & (kMaxChunksPerValue - 1)) + ")");
   }
-  const std::int64_t seq = expected_seq;
-  const auto data = statement.getColumn(first + 2);
-  const BytesView bytes(static_cast<const std::byte*>(data.getBlob()), gsl::narrow<std::size_t>(data.getBytes()));
+  return rowid;
+}
+
+void check_chunk_bytes(const SQLite::Statement& statement, int first, std::int64_t seq,
+                       BytesView bytes, const Where& where) {
   if (chunk_checksum(bytes, seq) != statement.getColumn(first + 1).getInt64()) {
     corrupt(where, "chunk " + std::to_string(seq) + " fails its checksum");
   }
+}
+
+BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t entry_id,
+                        std::int64_t expected_seq, const Where& where) {
+  check_chunk_rowid(statement, first, entry_id, expected_seq, where);
+  const auto data = statement.getColumn(first + 2);
+  const BytesView bytes(static_cast<const std::byte*>(data.getBlob()), gsl::narrow<std::size_t>(data.getBytes()));
+  check_chunk_bytes(statement, first, expected_seq, bytes, where);
   return bytes;
 }
 

@@ -40,6 +40,14 @@ Meta read_meta(const SQLite::Statement& statement, int first, const Where& where
 BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int64_t entry_id,
                         std::int64_t expected_seq, const Where& where);
 
+// The two halves of checked_chunk, for bytes read by other means (a
+// ChunkBlob): the row's rowid in column `first` is chunk `expected_seq` of
+// entry `entry_id` (returned); `bytes` match the checksum in column first+1.
+std::int64_t check_chunk_rowid(const SQLite::Statement& statement, int first, std::int64_t entry_id,
+                               std::int64_t expected_seq, const Where& where);
+void check_chunk_bytes(const SQLite::Statement& statement, int first, std::int64_t seq,
+                       BytesView bytes, const Where& where);
+
 // Throws Error(Errc::corrupt) naming `where` unless `total` bytes were read
 // for an entry whose metadata says `size`.
 void check_total(std::int64_t total, std::int64_t size, const Where& where);

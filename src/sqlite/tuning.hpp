@@ -17,6 +17,16 @@ struct Tuning {
   // Mapped pages count in the process's RSS, which must stay small while a
   // 1 GiB value streams through.
   std::int64_t mmap_size = 0;
+  // A get of a value at least this big re-reads it on a connection of the
+  // mapped pool (mmap_size = mapped_mmap_size) straight into the Blob: one
+  // memcpy from the mapping per page instead of a pread and a copy. Small
+  // gets stay off those connections: a mapped page skips the page cache, so
+  // each fetch re-runs SQLite's cell checks, and any commit by another
+  // connection unmaps the whole file. INT64_MAX: never. docs/design.md.
+  std::int64_t mapped_get_min_bytes = 64 * 1024;
+  // SQLite clamps it to its compile-time maximum (2 GiB - 64 KiB on Debian);
+  // pages past it are read with pread.
+  std::int64_t mapped_mmap_size = std::int64_t{2} << 30;
   // Page cache per connection, in KiB (SQLite default: 2000). Every leased
   // connection may fill its own, so it bounds RSS per thread in use.
   std::int64_t cache_kib = 4 * 1024;

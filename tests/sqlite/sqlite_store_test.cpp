@@ -154,7 +154,7 @@ TEST_CASE("erase_expired and erase_namespace are single indexed statements", "[s
     }
   }
   // Reads stream chunks in order from the index: no sort holding every chunk.
-  for (const auto id : {detail::Sql::get_entry_with_chunks, detail::Sql::read_chunk, detail::Sql::list_entries}) {
+  for (const auto id : {detail::Sql::get_entry_with_chunks, detail::Sql::get_entry_with_chunk_ids, detail::Sql::read_chunk, detail::Sql::list_entries}) {
     const std::string plan = query_plan(db, detail::sql_text(id));
     INFO(detail::sql_text(id) << "\n" << plan);
     CHECK(plan.find("SCAN") == std::string::npos);
