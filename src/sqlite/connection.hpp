@@ -18,6 +18,8 @@
 
 namespace blobcache::detail {
 
+class Checkpointer;
+
 // Everything a connection of one store is opened with.
 struct ConnectionConfig {
   std::filesystem::path path;
@@ -29,6 +31,8 @@ struct ConnectionConfig {
   Durability durability = Durability::normal;
   std::int64_t max_file_bytes = 0;  // 0: no limit
   Tuning tuning;
+  // Writable connections report their commits to it (it outlives them).
+  Checkpointer* checkpointer = nullptr;
 };
 
 // Every statement the store runs, prepared once per connection on first use.

@@ -13,6 +13,7 @@
 #include "metadata_codec.hpp"
 #include "sha256.hpp"
 #include "sqlite/blob_reader.hpp"
+#include "sqlite/checkpointer.hpp"
 #include "sqlite/connection_pool.hpp"
 #include "sqlite/files.hpp"
 #include "sqlite/rows.hpp"
@@ -154,6 +155,9 @@ class SqliteStore::Impl {
   SqliteOptions options;
   std::shared_ptr<const Clock> clock;
   std::optional<std::filesystem::path> quarantined;
+  // Before the pool: every writable connection reports to it, so it must
+  // outlive them. Null for a read-only store.
+  std::unique_ptr<detail::Checkpointer> checkpointer;
   std::unique_ptr<ConnectionPool> pool;
 
  private:
@@ -197,13 +201,17 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
   const bool immutable = options.read_only && detail::read_only_open_mode(options.path) ==
                                                   detail::ReadOnlyOpen::immutable;
 
-  const detail::ConnectionConfig config{.path = options.path,
-                                        .read_only = options.read_only,
-                                        .immutable = immutable,
-                                        .busy_timeout = options.busy_timeout,
-                                        .durability = options.durability,
-                                        .max_file_bytes = options.max_file_bytes,
-                                        .tuning = detail::tuning()};
+  detail::ConnectionConfig config{.path = options.path,
+                                  .read_only = options.read_only,
+                                  .immutable = immutable,
+                                  .busy_timeout = options.busy_timeout,
+                                  .durability = options.durability,
+                                  .max_file_bytes = options.max_file_bytes,
+                                  .tuning = detail::tuning()};
+  if (!options.read_only) {
+    checkpointer = std::make_unique<detail::Checkpointer>(config);
+    config.checkpointer = checkpointer.get();
+  }
   open_with_retries(config);
   if (!options.read_only) reclaim_abandoned_staging();
 }
