@@ -20,6 +20,9 @@ struct Checkpointer::Shared {
   std::atomic<bool> pending{false};
   // The thread's last pass left a short tail for a committer (see run).
   std::atomic<bool> tail_left{false};
+  // The WAL's size after the latest commit past checkpoint_pages: a pass
+  // learns the size only as it starts, and commits go on during it.
+  std::atomic<int> wal_pages{0};
   bool stop = false;   // GUARDED_BY(mutex)
   std::thread thread;  // GUARDED_BY(mutex)
 };
@@ -104,9 +107,10 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int
       tail_left.store(false, std::memory_order_relaxed);
     return SQLITE_OK;
   }
+  checkpointer.shared_->wal_pages.store(wal_pages, std::memory_order_relaxed);
   // The pid check comes first: in a forked child the mutex must not be touched.
   const bool inline_now =
-      past_bound || current_pid() != checkpointer.owner_ ||
+      past_bound || !t.background_checkpoints || current_pid() != checkpointer.owner_ ||
       checkpointer.shared_->tail_left.exchange(false, std::memory_order_relaxed) ||
       !checkpointer.request();
   if (inline_now) checkpoint_passive(db, inline_count);
@@ -160,9 +164,10 @@ void Checkpointer::run(Shared& shared, const ConnectionConfig& config) noexcept 
     } catch (...) {  // could not open: the next request tries again
       failed_count.fetch_add(1, std::memory_order_relaxed);
     }
-    const int left = wal_pages - copied;
+    const int wal_now = std::max(wal_pages, shared.wal_pages.load(std::memory_order_relaxed));
+    const int left = wal_now - copied;
     const bool again = ran && left > tail_pages(config.tuning) && copied != copied_before &&
-                       wal_pages < config.tuning.checkpoint_inline_pages;
+                       wal_now < config.tuning.checkpoint_inline_pages;
     copied_before = copied;
     lock.lock();
     // Requests made during the pass are answered by this decision.

@@ -39,6 +39,7 @@ class Thresholds {
     detail::tuning().checkpoint_pages = background;
     detail::tuning().checkpoint_inline_pages = inline_bound;
     detail::tuning().journal_size_limit = 0;
+    detail::tuning().background_checkpoints = true;
   }
   ~Thresholds() { detail::tuning() = saved_; }
   Thresholds(const Thresholds&) = delete;
