@@ -110,7 +110,7 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int
   checkpointer.shared_->wal_pages.store(wal_pages, std::memory_order_relaxed);
   // The pid check comes first: in a forked child the mutex must not be touched.
   const bool inline_now =
-      past_bound || !t.background_checkpoints || current_pid() != checkpointer.owner_ ||
+      past_bound || current_pid() != checkpointer.owner_ ||
       checkpointer.shared_->tail_left.exchange(false, std::memory_order_relaxed) ||
       !checkpointer.request();
   if (inline_now) checkpoint_passive(db, inline_count);

@@ -88,8 +88,9 @@ Connection::Connection(const ConnectionConfig& config)
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
   pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
   if (!config.read_only) {
-    // Checkpoints are the Checkpointer's (below), never SQLite's automatic one.
-    pragmas += "PRAGMA wal_autocheckpoint = 0;";
+    // With a Checkpointer (below), never SQLite's automatic checkpoint.
+    const int automatic = config.checkpointer != nullptr ? 0 : t.checkpoint_pages;
+    pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(automatic) + ";";
     pragmas += "PRAGMA journal_size_limit = " + std::to_string(t.journal_size_limit) + ";";
   }
   db_.exec(pragmas);

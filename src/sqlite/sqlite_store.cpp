@@ -156,7 +156,8 @@ class SqliteStore::Impl {
   std::shared_ptr<const Clock> clock;
   std::optional<std::filesystem::path> quarantined;
   // Before the pool: every writable connection reports to it, so it must
-  // outlive them. Null for a read-only store.
+  // outlive them. Null for a read-only store, and unless
+  // Tuning::background_checkpoints (then SQLite's automatic checkpoint runs).
   std::unique_ptr<detail::Checkpointer> checkpointer;
   std::unique_ptr<ConnectionPool> pool;
 
@@ -208,7 +209,7 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
                                   .durability = options.durability,
                                   .max_file_bytes = options.max_file_bytes,
                                   .tuning = detail::tuning()};
-  if (!options.read_only) {
+  if (!options.read_only && config.tuning.background_checkpoints) {
     checkpointer = std::make_unique<detail::Checkpointer>(config);
     config.checkpointer = checkpointer.get();
   }
