@@ -800,7 +800,9 @@ void apply_tuning(const std::string& spec) {
     else if (name == "mmap_size") t.mmap_size = v;
     else if (name == "cache_kib") t.cache_kib = v;
     else if (name == "chunk_size") t.chunk_size = static_cast<std::size_t>(v);
-    else if (name == "wal_autocheckpoint") t.wal_autocheckpoint = static_cast<int>(v);
+    else if (name == "checkpoint_pages") t.checkpoint_pages = static_cast<int>(v);
+    else if (name == "checkpoint_inline_pages") t.checkpoint_inline_pages = static_cast<int>(v);
+    else if (name == "background_checkpoints") t.background_checkpoints = v != 0;
     else if (name == "journal_size_limit") t.journal_size_limit = v;
     else fail("--tune: unknown knob " + name);
   }

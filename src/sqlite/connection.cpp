@@ -7,6 +7,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "sqlite/checkpointer.hpp"
+
 namespace blobcache::detail {
 namespace {
 
@@ -104,10 +106,14 @@ Connection::Connection(const ConnectionConfig& config)
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
   pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
   if (!config.read_only) {
-    pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(t.wal_autocheckpoint) + ";";
+    // With a Checkpointer (below), never SQLite's automatic checkpoint.
+    const int automatic = config.checkpointer != nullptr ? 0 : t.checkpoint_pages;
+    pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(automatic) + ";";
     pragmas += "PRAGMA journal_size_limit = " + std::to_string(t.journal_size_limit) + ";";
   }
   db_.exec(pragmas);
+  // After the pragmas: setting wal_autocheckpoint replaces the WAL hook.
+  if (config.checkpointer != nullptr) config.checkpointer->watch(db_.getHandle());
   if (config.max_file_bytes > 0) {
     // A connection-level limit: writes past it fail with SQLITE_FULL.
     // A new file gets its page size from prepare_schema, after this.

@@ -18,6 +18,8 @@
 
 namespace blobcache::detail {
 
+class Checkpointer;
+
 // Everything a connection of one store is opened with.
 struct ConnectionConfig {
   std::filesystem::path path;
@@ -33,6 +35,8 @@ struct ConnectionConfig {
   // is not kept in the page cache, so the check would re-run at every fetch.
   bool cell_size_check = true;
   Tuning tuning;
+  // Writable connections report their commits to it (it outlives them).
+  Checkpointer* checkpointer = nullptr;
 };
 
 // Every statement the store runs, prepared once per connection on first use.

@@ -16,17 +16,6 @@ std::atomic<pid_t> cached_pid{0};
 
 void refresh_cached_pid() noexcept { cached_pid.store(::getpid(), std::memory_order_relaxed); }
 
-// Installs the handler once per process (a forked child inherits it).
-pid_t current_pid() noexcept {
-  static const bool installed = [] {
-    refresh_cached_pid();
-    ::pthread_atfork(nullptr, nullptr, &refresh_cached_pid);
-    return true;
-  }();
-  static_cast<void>(installed);
-  return cached_pid.load(std::memory_order_relaxed);
-}
-
 // Idle connections kept beyond this are closed: each holds a page cache.
 constexpr std::size_t kMaxIdle = 16;
 
@@ -37,6 +26,17 @@ void leak(std::unique_ptr<Connection> connection) noexcept {
 }
 
 }  // namespace
+
+// Installs the handler once per process (a forked child inherits it).
+pid_t current_pid() noexcept {
+  static const bool installed = [] {
+    refresh_cached_pid();
+    ::pthread_atfork(nullptr, nullptr, &refresh_cached_pid);
+    return true;
+  }();
+  static_cast<void>(installed);
+  return cached_pid.load(std::memory_order_relaxed);
+}
 
 ConnectionPool::ConnectionPool(ConnectionConfig config) : config_(std::move(config)), pid_(current_pid()) {}
 

@@ -11,6 +11,9 @@
 
 namespace blobcache::detail {
 
+// getpid() without a system call: cached, refreshed in every forked child.
+pid_t current_pid() noexcept;
+
 // Thread-safe. WAL lets readers run beside a writer, so each call leases its
 // own connection instead of queueing on one; the lock guards only the free
 // list. After fork() the child never touches the parent's connections: it

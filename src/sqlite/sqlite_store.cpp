@@ -14,6 +14,7 @@
 #include "metadata_codec.hpp"
 #include "sha256.hpp"
 #include "sqlite/blob_reader.hpp"
+#include "sqlite/checkpointer.hpp"
 #include "sqlite/chunk_blob.hpp"
 #include "sqlite/connection_pool.hpp"
 #include "sqlite/files.hpp"
@@ -166,6 +167,10 @@ class SqliteStore::Impl {
   SqliteOptions options;
   std::shared_ptr<const Clock> clock;
   std::optional<std::filesystem::path> quarantined;
+  // Before the pool: every writable connection reports to it, so it must
+  // outlive them. Null for a read-only store, and unless
+  // Tuning::background_checkpoints (then SQLite's automatic checkpoint runs).
+  std::unique_ptr<detail::Checkpointer> checkpointer;
   std::unique_ptr<ConnectionPool> pool;
   // Connections with the file mapped (Tuning::mapped_mmap_size), only for
   // gets of big values; null when those are off. A BlobReader never leases
@@ -219,13 +224,17 @@ SqliteStore::Impl::Impl(SqliteOptions opts) : options(std::move(opts)) {
   const bool immutable = options.read_only && detail::read_only_open_mode(options.path) ==
                                                   detail::ReadOnlyOpen::immutable;
 
-  const detail::ConnectionConfig config{.path = options.path,
-                                        .read_only = options.read_only,
-                                        .immutable = immutable,
-                                        .busy_timeout = options.busy_timeout,
-                                        .durability = options.durability,
-                                        .max_file_bytes = options.max_file_bytes,
-                                        .tuning = detail::tuning()};
+  detail::ConnectionConfig config{.path = options.path,
+                                  .read_only = options.read_only,
+                                  .immutable = immutable,
+                                  .busy_timeout = options.busy_timeout,
+                                  .durability = options.durability,
+                                  .max_file_bytes = options.max_file_bytes,
+                                  .tuning = detail::tuning()};
+  if (!options.read_only && config.tuning.background_checkpoints) {
+    checkpointer = std::make_unique<detail::Checkpointer>(config);
+    config.checkpointer = checkpointer.get();
+  }
   open_with_retries(config);
   // Not for an immutable open: no lock then keeps a writer from truncating
   // the file under the mapping, and a read past its end is SIGBUS, not an
