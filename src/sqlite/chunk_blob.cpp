@@ -14,6 +14,10 @@ std::size_t ChunkBlob::seek(std::int64_t rowid) {
   const int rc = blob_ == nullptr
                      ? sqlite3_blob_open(db_, "main", "chunks", "data", rowid, 0, &blob_)
                      : sqlite3_blob_reopen(blob_, rowid);
+  // The row was just stepped to in this read transaction, so a plain
+  // SQLITE_ERROR here ("cannot open value of type integer") means its data
+  // column is no longer a blob: damage, not a failed operation.
+  if (rc == SQLITE_ERROR) throw SQLite::Exception(sqlite3_errmsg(db_), SQLITE_CORRUPT);
   if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
   return gsl::narrow<std::size_t>(sqlite3_blob_bytes(blob_));
 }

@@ -156,6 +156,14 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
     }
     CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
   }
+  SECTION("a chunk whose bytes became a number is corrupt, not an I/O error") {
+    {
+      SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+      db.exec("UPDATE chunks SET data = 7"
+              " WHERE id = ((SELECT id FROM entries WHERE key = 'ok') << 24)");
+    }
+    CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
+  }
 }
 
 TEST_CASE("an entry replaced between the size probe and the mapped read comes back whole",
