@@ -77,6 +77,15 @@ struct SqliteOptions {
 // Files are created 0600. Values of any size stream in and out in constant
 // memory (stored in chunks). Not fork-safe in the sense of sharing
 // connections: after fork() the child reopens its own connections.
+//
+// Threads and memory it uses: a writable store starts one thread of its own,
+// on the first commit that needs it, which copies the WAL into the file
+// (checkpoints) off the callers' puts; the destructor joins it. A fork()
+// waits while that thread is inside SQLite, and a forked child checkpoints
+// on its own commits instead. get() of a value of 64 KiB or more reads it
+// through a memory map of the file (its pages count in the process's RSS
+// while mapped; open() never maps): so never truncate a live store's file by
+// other means, which would end the process with SIGBUS instead of an error.
 class SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at
