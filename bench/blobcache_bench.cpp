@@ -803,6 +803,8 @@ void apply_tuning(const std::string& spec) {
     else if (name == "checkpoint_pages") t.checkpoint_pages = static_cast<int>(v);
     else if (name == "checkpoint_inline_pages") t.checkpoint_inline_pages = static_cast<int>(v);
     else if (name == "background_checkpoints") t.background_checkpoints = v != 0;
+    else if (name == "mapped_get_min_bytes") t.mapped_get_min_bytes = v;
+    else if (name == "mapped_mmap_size") t.mapped_mmap_size = v;
     else if (name == "journal_size_limit") t.journal_size_limit = v;
     else fail("--tune: unknown knob " + name);
   }
