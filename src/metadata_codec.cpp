@@ -31,6 +31,9 @@ class Reader {
     std::uint64_t value = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       const auto byte = std::to_integer<std::uint64_t>(next());
+      // The tenth byte holds bit 63 only; higher bits would be shifted out
+      // silently, and two encodings would decode alike.
+      if (shift == 63 && (byte & 0x7E) != 0) fail("length overflows 64 bits");
       value |= (byte & 0x7F) << shift;
       if ((byte & 0x80) == 0) {
         if (byte == 0 && shift > 0) fail("non-minimal length");

@@ -32,6 +32,9 @@ TEST_CASE("malformed metadata is reported as corrupt, never trusted", "[codec]")
                                bytes({1, 2, 1, 'b', 0, 1, 'a', 0}), // names out of order
                                bytes({1, 2, 1, 'a', 0, 1, 'a', 0}), // duplicate names
                                bytes({1, 1, 0x81, 0x00, 0}),        // non-minimal varint
+                               // a tenth varint byte with bits past 63 (found by libFuzzer:
+                               // it decoded as length 0 and re-encoded differently)
+                               bytes({1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10}),
                                bytes({1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}));
   try {
     decode_metadata(input);
