@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time
 # over a scratch copy of its committed corpus. Usage: run.sh BUILD_DIR SECONDS
+# Each target's outcome goes to BUILD_DIR/meson-logs/testlog.json in meson's
+# format (name, result), so .ci/summarize_tests.py counts it; a crash input
+# is kept in BUILD_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=$1
 seconds=$2
+log=$build/meson-logs/testlog.json
+record() { mkdir -p "$(dirname "$log")"; printf '{"name": "fuzz_%s", "result": "%s"}\n' "$1" "$2" >>"$log"; }
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not found, skipped"
+  rm -f "$log"; record names SKIP; record metadata SKIP
   exit 0
 fi
 [ -f "$build/build.ninja" ] ||
   CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Dtools=false -Dbench=false >/dev/null
 meson compile -C "$build" names_fuzz metadata_fuzz
+rm -f "$log"
+status=0
 for target in names metadata; do
   scratch=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$scratch"/
   echo "fuzz: $target for ${seconds}s"
-  "$build/tests/fuzz/libfuzzer/${target}_fuzz" "$scratch" -max_total_time="$seconds" \
-    -max_len=2048 -print_final_stats=1 2>&1 | tail -n 12
-  rm -rf "$scratch"
+  if "$build/tests/fuzz/libfuzzer/${target}_fuzz" "$scratch" -max_total_time="$seconds" \
+      -max_len=2048 -print_final_stats=1 -artifact_prefix="$build/${target}-" >"$scratch.log" 2>&1; then
+    record "$target" OK
+  else
+    record "$target" FAIL
+    status=1
+    grep -E "ERROR|SUMMARY|Test unit written" "$scratch.log" || true
+  fi
+  tail -n 12 "$scratch.log"
+  rm -rf "$scratch" "$scratch.log"
 done
+exit $status
