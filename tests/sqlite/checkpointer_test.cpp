@@ -19,6 +19,7 @@
 #include "catch_compat.hpp"
 #include "sqlite/tuning.hpp"
 #include "temp_dir.hpp"
+#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
@@ -35,18 +36,15 @@ constexpr std::uintmax_t kPage = 16384;
 // what the WAL holds, not its high-water mark.
 class Thresholds {
  public:
-  Thresholds(int background, int inline_bound) : saved_(detail::tuning()) {
+  Thresholds(int background, int inline_bound) {
     detail::tuning().checkpoint_pages = background;
     detail::tuning().checkpoint_inline_pages = inline_bound;
     detail::tuning().journal_size_limit = 0;
     detail::tuning().background_checkpoints = true;
   }
-  ~Thresholds() { detail::tuning() = saved_; }
-  Thresholds(const Thresholds&) = delete;
-  Thresholds& operator=(const Thresholds&) = delete;
 
  private:
-  detail::Tuning saved_;
+  test::TuningScope restore_;  // built before the body above runs: saves the knobs unchanged
 };
 
 // The thresholds, and a fresh folder with the database's path in it.

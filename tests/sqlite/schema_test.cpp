@@ -12,13 +12,14 @@
 #include "errc_of.hpp"
 #include "sqlite/rows.hpp"
 #include "sqlite/schema.hpp"
-#include "sqlite/tuning.hpp"
 #include "temp_dir.hpp"
+#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
 
 using test::errc_of;
+using test::TuningScope;
 
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
@@ -31,18 +32,6 @@ std::int64_t integer_of(const std::filesystem::path& file, const std::string& sq
   SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
   return db.execAndGet(sql).getInt64();
 }
-
-// Restores the process-wide knobs when a test that changed them ends.
-class TuningScope {
- public:
-  TuningScope() : saved_(detail::tuning()) {}
-  ~TuningScope() { detail::tuning() = saved_; }
-  TuningScope(const TuningScope&) = delete;
-  TuningScope& operator=(const TuningScope&) = delete;
-
- private:
-  detail::Tuning saved_;
-};
 
 // Version 1 as the library of 2026-11-23 wrote it.
 constexpr const char* kSchemaV1 = R"sql(

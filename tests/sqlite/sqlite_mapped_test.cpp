@@ -18,6 +18,7 @@
 #include "sqlite/chunk_blob.hpp"
 #include "sqlite/tuning.hpp"
 #include "temp_dir.hpp"
+#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
@@ -48,19 +49,12 @@ bool file_is_mapped(const std::filesystem::path& file) {
   return false;
 }
 
-// Restores the process-wide knobs when a test case ends.
-class TuningScope {
- public:
-  TuningScope() : saved_(detail::tuning()) {}
-  ~TuningScope() {
-    detail::tuning() = saved_;
-    detail::after_size_probe() = nullptr;
-  }
+// Restores the process-wide knobs and the probe hook when a test case ends.
+struct TuningScope : test::TuningScope {
+  TuningScope() = default;
+  ~TuningScope() { detail::after_size_probe() = nullptr; }
   TuningScope(const TuningScope&) = delete;
   TuningScope& operator=(const TuningScope&) = delete;
-
- private:
-  detail::Tuning saved_;
 };
 
 TEST_CASE("values at and above the threshold come back byte-identical through the mapped path",
