@@ -147,9 +147,11 @@ class SqliteStore::Impl {
 
   std::size_t chunk_size() const noexcept { return pool->config().tuning.chunk_size; }
 
-  // A pooled connection for one call; opening a new one may fail.
-  detail::ConnectionPool::Lease lease(const Where& at) const {
-    return detail::translated(at, [&] { return pool->acquire(); });
+  // A connection of `from` (the ordinary pool unless said) for one call;
+  // opening a new one may fail.
+  detail::ConnectionPool::Lease lease(const Where& at) const { return lease(at, *pool); }
+  static detail::ConnectionPool::Lease lease(const Where& at, ConnectionPool& from) {
+    return detail::translated(at, [&] { return from.acquire(); });
   }
 
   // The get of a value of at least mapped_get_min_bytes, on a mapped
@@ -360,7 +362,7 @@ std::optional<std::filesystem::path> SqliteStore::quarantined() const { return i
 
 std::optional<Blob> SqliteStore::Impl::get_mapped(const std::string& ns, const std::string& key,
                                                   const Where& where) {
-  auto lease = detail::translated(where, [&] { return mapped_pool->acquire(); });
+  auto lease = Impl::lease(where, *mapped_pool);
   return detail::translated(where, [&]() -> std::optional<Blob> {
     StatementUse query(*lease, Sql::get_entry_with_chunk_ids);
     query->bindNoCopy(1, ns);
