@@ -84,7 +84,8 @@ struct SqliteOptions {
 // waits while that thread is inside SQLite, and a forked child checkpoints
 // on its own commits instead. get() of a value of 64 KiB or more reads it
 // through a memory map of the file (its pages count in the process's RSS
-// while mapped; open() never maps): so never truncate a live store's file by
+// while mapped; open() never maps, nor does a read-only store opened
+// immutable, see read_only): so never truncate a live store's file by
 // other means, which would end the process with SIGBUS instead of an error.
 class SqliteStore final : public Store {
  public:
