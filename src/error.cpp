@@ -25,6 +25,8 @@ class Category final : public std::error_category {
       case Errc::too_large: return "value or name is too large";
       case Errc::cancelled: return "operation cancelled";
       case Errc::unsupported: return "operation not supported";
+      case Errc::precondition_failed: return "precondition failed";
+      case Errc::unavailable: return "remote store unavailable";
     }
     return "unknown blobcache error";
   }
@@ -56,6 +58,8 @@ std::string_view errc_name(Errc e) noexcept {
     case Errc::too_large: return "too_large";
     case Errc::cancelled: return "cancelled";
     case Errc::unsupported: return "unsupported";
+    case Errc::precondition_failed: return "precondition_failed";
+    case Errc::unavailable: return "unavailable";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 
 #include "blobcache/error.hpp"
+#include "blobcache/policy.hpp"
 #include "errors.hpp"
 #include "sha256.hpp"
 #include "stream_read.hpp"
@@ -44,11 +45,50 @@ class SharedBytesReader final : public BlobReader {
 
 }  // namespace
 
+// The counters of one namespace (Stats); the entries and bytes come from
+// the data itself.
+struct Counters {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t expirations = 0;
+};
+
 struct MemoryStore::State {
   std::string root;
   std::shared_ptr<const Clock> clock;
   mutable std::shared_mutex mutex;
   std::map<std::string, Namespace, std::less<>> spaces;  // GUARDED_BY(mutex)
+  // Separate from `mutex`: gets hold that one shared, yet count here.
+  std::mutex counters_mutex;
+  std::map<std::string, Counters, std::less<>> counters;  // GUARDED_BY(counters_mutex)
+
+  void count(std::string_view ns, std::uint64_t Counters::*counter, std::uint64_t n = 1) {
+    const std::lock_guard lock(counters_mutex);
+    auto it = counters.find(ns);
+    if (it == counters.end()) it = counters.emplace(std::string(ns), Counters{}).first;
+    it->second.*counter += n;
+  }
+
+  // REQUIRES: mutex held (shared or exclusive). Throws
+  // Error(Errc::precondition_failed) when `opts.if_match` does not hold.
+  void check_condition(std::string_view operation, std::string_view ns, std::string_view key,
+                       const PutOptions& opts) const {
+    if (!opts.if_match) return;
+    const Record* current = find(ns, key);
+    const bool holds = opts.if_match->empty() ? current == nullptr
+                                              : current != nullptr && current->meta.etag == *opts.if_match;
+    if (holds) return;
+    detail::throw_error(
+        Errc::precondition_failed,
+        std::string(operation) + " \"" + std::string(ns) + "\"/\"" + std::string(key) + "\": " +
+            (opts.if_match->empty() ? std::string("an entry exists (if_match \"\" asks for none)")
+                                    : current == nullptr
+                                          ? std::string("no entry exists (if_match names etag ") +
+                                                *opts.if_match + ")"
+                                          : "its etag is " + current->meta.etag + ", not " +
+                                                *opts.if_match) +
+            "; nothing written");
+  }
 
   Meta make_meta(std::int64_t size, std::string etag, const PutOptions& opts) const {
     return Meta{.size = size,
@@ -84,10 +124,13 @@ MemoryStore::MemoryStore(std::string root, std::shared_ptr<const Clock> clock)
 MemoryStore::~MemoryStore() = default;
 
 std::optional<Blob> MemoryStore::do_get(std::string_view ns, std::string_view key) {
-  const std::shared_lock lock(state_->mutex);
-  const Record* record = state_->find(ns, key);
-  if (!record) return std::nullopt;
-  return Blob{*record->data, record->meta};
+  std::optional<Blob> blob;
+  {
+    const std::shared_lock lock(state_->mutex);
+    if (const Record* record = state_->find(ns, key)) blob = Blob{*record->data, record->meta};
+  }
+  state_->count(ns, blob ? &Counters::hits : &Counters::misses);
+  return blob;
 }
 
 Meta MemoryStore::do_put(std::string_view ns, std::string_view key, BytesView value,
@@ -96,6 +139,7 @@ Meta MemoryStore::do_put(std::string_view ns, std::string_view key, BytesView va
   Meta meta = state_->make_meta(static_cast<std::int64_t>(value.size()),
                                 detail::Sha256::hex_of(value), opts);
   const std::unique_lock lock(state_->mutex);
+  state_->check_condition("put", ns, key, opts);
   state_->store(ns, key, {std::move(data), meta});
   return meta;
 }
@@ -111,6 +155,28 @@ std::vector<Meta> MemoryStore::do_put_many(std::span<const PutRequest> batch) {
   std::vector<Meta> metas;
   metas.reserve(batch.size());
   const std::unique_lock lock(state_->mutex);
+  // All conditions first: any that fails fails the whole batch. A batch
+  // naming one key twice sees its own earlier request, like a transaction.
+  {
+    std::map<std::pair<std::string_view, std::string_view>, const Meta*> pending;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const PutRequest& request = batch[i];
+      if (request.options.if_match) {
+        const auto earlier = pending.find({request.ns, request.key});
+        if (earlier == pending.end()) {
+          state_->check_condition("put_many (nothing stored), at", request.ns, request.key,
+                                  request.options);
+        } else if (*request.options.if_match != earlier->second->etag) {
+          detail::throw_error(Errc::precondition_failed,
+                              "put_many (nothing stored), at \"" + std::string(request.ns) +
+                                  "\"/\"" + std::string(request.key) +
+                                  "\": an earlier request of the batch changed its etag to " +
+                                  earlier->second->etag);
+        }
+      }
+      pending[{request.ns, request.key}] = &records[i].meta;
+    }
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     metas.push_back(records[i].meta);
     state_->store(batch[i].ns, batch[i].key, std::move(records[i]));
@@ -119,10 +185,15 @@ std::vector<Meta> MemoryStore::do_put_many(std::span<const PutRequest> batch) {
 }
 
 std::unique_ptr<BlobReader> MemoryStore::do_open(std::string_view ns, std::string_view key) {
-  const std::shared_lock lock(state_->mutex);
-  const Record* record = state_->find(ns, key);
-  if (!record) return nullptr;
-  return std::make_unique<SharedBytesReader>(record->data, record->meta);
+  std::unique_ptr<BlobReader> reader;
+  {
+    const std::shared_lock lock(state_->mutex);
+    if (const Record* record = state_->find(ns, key)) {
+      reader = std::make_unique<SharedBytesReader>(record->data, record->meta);
+    }
+  }
+  state_->count(ns, reader ? &Counters::hits : &Counters::misses);
+  return reader;
 }
 
 Meta MemoryStore::do_put_stream(std::string_view ns, std::string_view key, std::istream& in,
@@ -144,6 +215,7 @@ Meta MemoryStore::do_put_stream(std::string_view ns, std::string_view key, std::
   }
   Meta meta = state_->make_meta(static_cast<std::int64_t>(data->size()), hash.finish_hex(), opts);
   const std::unique_lock lock(state_->mutex);
+  state_->check_condition("put_stream", ns, key, opts);
   state_->store(ns, key, {std::move(data), meta});
   return meta;
 }
@@ -175,6 +247,64 @@ std::vector<Object> MemoryStore::do_list(std::string_view ns) {
   return objects;
 }
 
+std::size_t MemoryStore::do_erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
+  const Policy policy{.ttl = ttl};
+  std::size_t erased = 0;
+  {
+    const std::unique_lock lock(state_->mutex);
+    const auto space = state_->spaces.find(ns);
+    if (space == state_->spaces.end()) return 0;
+    for (auto entry = space->second.begin(); entry != space->second.end();) {
+      if (policy.is_expired_at(entry->second.meta, now)) {
+        entry = space->second.erase(entry);
+        ++erased;
+      } else {
+        ++entry;
+      }
+    }
+    if (space->second.empty()) state_->spaces.erase(space);
+  }
+  if (erased != 0) state_->count(ns, &Counters::expirations, erased);
+  return erased;
+}
+
+Stats MemoryStore::do_stats() {
+  Stats stats;
+  std::map<std::string, NamespaceStats, std::less<>> spaces;
+  {
+    const std::shared_lock lock(state_->mutex);
+    for (const auto& [name, entries] : state_->spaces) {
+      NamespaceStats& space = spaces[name];
+      space.entries = static_cast<std::int64_t>(entries.size());
+      for (const auto& [key, record] : entries) space.bytes += record.meta.size;
+    }
+  }
+  {
+    const std::lock_guard lock(state_->counters_mutex);
+    for (const auto& [name, counters] : state_->counters) {
+      NamespaceStats& space = spaces[name];
+      space.hits = counters.hits;
+      space.misses = counters.misses;
+      space.expirations = counters.expirations;
+    }
+  }
+  for (auto& [name, space] : spaces) {
+    space.ns = name;
+    stats.entries += space.entries;
+    stats.bytes += space.bytes;
+    stats.hits += space.hits;
+    stats.misses += space.misses;
+    stats.expirations += space.expirations;
+    stats.namespaces.push_back(std::move(space));
+  }
+  return stats;
+}
+
+void MemoryStore::do_reset_stats() {
+  const std::lock_guard lock(state_->counters_mutex);
+  state_->counters.clear();
+}
+
 std::vector<NamespaceInfo> MemoryStore::do_namespaces() {
   std::vector<NamespaceInfo> spaces;
   const std::shared_lock lock(state_->mutex);
@@ -191,7 +321,9 @@ Info MemoryStore::do_describe() const {
               .root = state_->root,
               .supports_list = true,
               .supports_stream = true,
-              .supports_delete_namespace = true};
+              .supports_delete_namespace = true,
+              .supports_conditional_put = true,
+              .details = {}};
 }
 
 }  // namespace blobcache

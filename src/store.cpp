@@ -1,5 +1,6 @@
 #include "blobcache/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -10,6 +11,34 @@
 #include "sha256.hpp"
 
 namespace blobcache {
+namespace {
+
+bool is_lowercase_sha256_hex(std::string_view text) noexcept {
+  if (text.size() != 64) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The checks every backend relies on before it sees a put's options.
+void validate_put_options(const Store& store, std::string_view operation, std::string_view ns,
+                          std::string_view key, const PutOptions& opts) {
+  if (!opts.if_match) return;
+  const auto where = [&] {
+    return std::string(operation) + " \"" + std::string(ns) + "\"/\"" + std::string(key) + "\"";
+  };
+  if (!opts.if_match->empty() && !is_lowercase_sha256_hex(*opts.if_match)) {
+    detail::throw_error(Errc::invalid_argument,
+                        where() + ": if_match must be \"\" (no entry) or an etag (64 lowercase "
+                                  "hex digits)");
+  }
+  if (!store.describe().supports_conditional_put) {
+    detail::throw_error(Errc::unsupported,
+                        where() + ": backend \"" + store.describe().backend +
+                            "\" cannot check if_match atomically");
+  }
+}
+
+}  // namespace
 
 std::optional<Blob> Store::get(std::string_view ns, std::string_view key) {
   validate_namespace(ns);
@@ -21,6 +50,7 @@ Meta Store::put(std::string_view ns, std::string_view key, BytesView value,
                 const PutOptions& opts) {
   validate_namespace(ns);
   validate_key(key);
+  validate_put_options(*this, "put", ns, key, opts);
   return do_put(ns, key, value, opts);
 }
 
@@ -33,6 +63,8 @@ std::vector<Meta> Store::put_many(std::span<const PutRequest> batch) {
   for (const PutRequest& request : batch) {
     validate_namespace(request.ns);
     validate_key(request.key);
+    validate_put_options(*this, "put_many (nothing stored), at", request.ns, request.key,
+                         request.options);
   }
   if (batch.empty()) return {};
   return do_put_many(batch);
@@ -48,6 +80,7 @@ Meta Store::put_stream(std::string_view ns, std::string_view key, std::istream& 
                        const PutOptions& opts, std::stop_token stop) {
   validate_namespace(ns);
   validate_key(key);
+  validate_put_options(*this, "put_stream", ns, key, opts);
   return do_put_stream(ns, key, in, opts, std::move(stop));
 }
 
@@ -79,6 +112,33 @@ VerifyReport Store::verify(const std::function<void(const VerifyProgress&)>& pro
   return do_verify(progress, std::move(stop));
 }
 
+Stats Store::stats() { return do_stats(); }
+
+void Store::reset_stats() { do_reset_stats(); }
+
+bool Store::try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                              Duration ttl) {
+  validate_namespace(ns);
+  validate_key(key);
+  if (owner.empty() || ttl <= Duration::zero()) {
+    detail::throw_error(Errc::invalid_argument,
+                        "try_acquire_lease \"" + std::string(ns) + "\"/\"" + std::string(key) +
+                            "\": the owner must not be empty and the ttl must be positive");
+  }
+  return do_try_acquire_lease(ns, key, owner, ttl);
+}
+
+void Store::release_lease(std::string_view ns, std::string_view key, std::string_view owner) {
+  validate_namespace(ns);
+  validate_key(key);
+  if (owner.empty()) {
+    detail::throw_error(Errc::invalid_argument, "release_lease \"" + std::string(ns) + "\"/\"" +
+                                                    std::string(key) +
+                                                    "\": the owner must not be empty");
+  }
+  do_release_lease(ns, key, owner);
+}
+
 Info Store::describe() const { return do_describe(); }
 
 void Store::check() { do_check(); }
@@ -96,6 +156,27 @@ std::size_t Store::do_erase_expired(std::string_view ns, TimePoint now, Duration
 }
 
 Info Store::do_describe() const { return {}; }
+
+Stats Store::do_stats() {
+  Stats stats;
+  for (NamespaceInfo& space : do_namespaces()) {
+    stats.entries += space.entries;
+    stats.bytes += space.bytes;
+    stats.namespaces.push_back(
+        {.ns = std::move(space.name), .entries = space.entries, .bytes = space.bytes});
+  }
+  return stats;
+}
+
+void Store::do_reset_stats() {}
+
+bool Store::do_try_acquire_lease(std::string_view /*ns*/, std::string_view /*key*/,
+                                 std::string_view /*owner*/, Duration /*ttl*/) {
+  return true;
+}
+
+void Store::do_release_lease(std::string_view /*ns*/, std::string_view /*key*/,
+                             std::string_view /*owner*/) {}
 
 void Store::do_check() {}
 

@@ -15,7 +15,7 @@ TEST_CASE("Errc values form the blobcache error category", "[error]") {
 }
 
 TEST_CASE("every Errc has a name and a message", "[error]") {
-  for (int value = 1; value <= static_cast<int>(Errc::unsupported); ++value) {
+  for (int value = 1; value <= static_cast<int>(Errc::unavailable); ++value) {
     const auto e = static_cast<Errc>(value);
     CHECK(errc_name(e) != "unknown");
     CHECK_FALSE(make_error_code(e).message().empty());

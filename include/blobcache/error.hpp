@@ -25,6 +25,8 @@ enum class Errc {
   too_large,                 // a value or name exceeds a hard limit
   cancelled,                 // a stop_token asked the operation to stop
   unsupported,               // the backend or file version cannot do this
+  precondition_failed,       // a conditional put's condition did not hold (nothing written)
+  unavailable,               // a remote backend cannot be reached or stopped answering in time
 };
 
 // The category of Errc; name() == "blobcache". Thread-safe.

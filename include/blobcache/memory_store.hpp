@@ -13,6 +13,9 @@ namespace blobcache {
 // readers run in parallel, writers exclusively. get/put cost one map lookup
 // plus a copy of the value; open() shares the value without copying it, so
 // a reader keeps reading the bytes it opened after a replacement.
+// Conditional puts (PutOptions::if_match) and statistics are supported;
+// stats() counts hits, misses and expirations in memory (never evictions:
+// a MemoryStore has no limits) and costs O(entries).
 // describe(): backend "memory", root as given, every supports_* true.
 class MemoryStore final : public Store {
  public:
@@ -33,8 +36,11 @@ class MemoryStore final : public Store {
   void do_erase_namespace(std::string_view ns) override;
   std::vector<Object> do_list(std::string_view ns) override;
   std::vector<Meta> do_put_many(std::span<const PutRequest> batch) override;
+  std::size_t do_erase_expired(std::string_view ns, TimePoint now, Duration ttl) override;
   std::vector<NamespaceInfo> do_namespaces() override;
   Info do_describe() const override;
+  Stats do_stats() override;
+  void do_reset_stats() override;
 
  private:
   struct State;

@@ -106,6 +106,34 @@ class Store {
   VerifyReport verify(const std::function<void(const VerifyProgress&)>& progress = {},
                       std::stop_token stop = {});
 
+  // Entries and bytes (exact), per namespace and in total, and the
+  // counters: hits and misses of get()/open(), evictions, expirations.
+  // Counters are totals since the store was created or reset: for
+  // SqliteStore they live in the file, survive restarts and add up the work
+  // of every process using it (each process may hold its counts in memory
+  // for a short while; they are written at the latest when the store is
+  // destroyed). Cost: independent of the number of entries on the built-in
+  // backends. Default (backends without counters): entries and bytes from
+  // namespaces(), counters 0. Throws what namespaces() throws.
+  Stats stats();
+  // Zeroes the counters of every namespace (not entries or bytes). Throws
+  // Error: read_only, busy, io.
+  void reset_stats();
+
+  // Cross-process single flight for Cache::get_or_fill. Records that
+  // `owner` (an opaque token unique to one caller) computes (ns, key) until
+  // now + `ttl`, unless another owner holds an unexpired lease on it.
+  // Returns true when `owner` holds the lease now (newly or again). A lease
+  // never blocks ordinary puts or erases of the key, and expired leases
+  // are ignored. Default (backends shared by no other process): true.
+  // Throws Error: invalid_namespace, invalid_key, invalid_argument (empty
+  // owner, ttl <= 0), read_only, busy, io.
+  bool try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                         Duration ttl);
+  // Ends `owner`'s lease on (ns, key); nothing when it holds none. Throws
+  // what try_acquire_lease throws.
+  void release_lease(std::string_view ns, std::string_view key, std::string_view owner);
+
   // Backend diagnostics. Never throws for the built-in backends.
   Info describe() const;
 
@@ -136,6 +164,16 @@ class Store {
   // Default: namespaces(), list() and open() each entry, hashing its bytes.
   virtual VerifyReport do_verify(const std::function<void(const VerifyProgress&)>& progress,
                                  std::stop_token stop);
+  // Default: entries and bytes from do_namespaces(), counters 0.
+  virtual Stats do_stats();
+  // Default: nothing.
+  virtual void do_reset_stats();
+  // Default: true (no other process can hold a lease).
+  virtual bool do_try_acquire_lease(std::string_view ns, std::string_view key,
+                                    std::string_view owner, Duration ttl);
+  // Default: nothing.
+  virtual void do_release_lease(std::string_view ns, std::string_view key,
+                                std::string_view owner);
 };
 
 // store->describe() with `fallback_backend` as the backend name when `store`

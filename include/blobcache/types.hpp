@@ -36,6 +36,15 @@ struct PutOptions {
   // Application metadata, stored and returned exactly (any bytes in names
   // and values, including empty strings).
   std::map<std::string, std::string> metadata;
+  // When set, the put happens only if the entry's current etag equals this
+  // value; "" means only if no entry exists. Otherwise the put throws
+  // Error(Errc::precondition_failed) naming the namespace/key, and nothing
+  // is written. The check and the write are one atomic step, across
+  // threads and processes. Anything but "" or a lowercase hex SHA-256 (64
+  // characters) is Error(Errc::invalid_argument). Backends that cannot
+  // check it atomically throw Error(Errc::unsupported)
+  // (Info::supports_conditional_put says which).
+  std::optional<std::string> if_match;
 };
 
 // What the store knows about one entry.
@@ -73,13 +82,18 @@ struct Entry {
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
-// Diagnostics describing a backend (the seed's Describer).
+// Diagnostics describing a backend, as returned by Store::describe().
 struct Info {
-  std::string backend;  // "sqlite", "memory", ...
-  std::string root;     // where the data lives (the SQLite file path)
+  std::string backend;  // "sqlite", "memory", "redis", "tiered", ...
+  std::string root;     // where the data lives (the SQLite file path, redis://host:port/db)
   bool supports_list = false;
   bool supports_stream = false;
   bool supports_delete_namespace = false;
+  // PutOptions::if_match is checked atomically with the write.
+  bool supports_conditional_put = false;
+  // Backend-specific facts for people and tools, by name (e.g. a server's
+  // "redis_version", a tier's "far" state); never needed to use the store.
+  std::map<std::string, std::string> details;
 };
 
 // One put of a batch (Store::put_many). Borrows `ns`, `key` and `value`:
@@ -98,6 +112,36 @@ struct NamespaceInfo {
   std::int64_t entries = 0;
   std::int64_t bytes = 0;  // sum of the values' sizes
   friend bool operator==(const NamespaceInfo&, const NamespaceInfo&) = default;
+};
+
+// Statistics of one namespace, as part of Stats.
+struct NamespaceStats {
+  std::string ns;
+  std::int64_t entries = 0;
+  std::int64_t bytes = 0;          // sum of the values' sizes
+  std::uint64_t hits = 0;          // get()/open() that found the entry
+  std::uint64_t misses = 0;        // get()/open() that did not
+  std::uint64_t evictions = 0;     // entries removed to honour a limit
+  std::uint64_t expirations = 0;   // entries removed by erase_expired()
+  friend bool operator==(const NamespaceStats&, const NamespaceStats&) = default;
+};
+
+// Statistics of a store, as returned by Store::stats(). Entries and bytes
+// are exact at the moment they are read; the counters are totals since the
+// store was created or reset (see Store::stats() for when a backend writes
+// them).
+struct Stats {
+  std::int64_t entries = 0;
+  std::int64_t bytes = 0;          // sum of the values' sizes
+  std::int64_t file_bytes = 0;     // on disk (database + WAL); 0 where not applicable
+  std::int64_t max_bytes = 0;      // the limits in force; 0: none
+  std::int64_t max_entries = 0;
+  std::uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0;  // sums over namespaces
+  std::vector<NamespaceStats> namespaces;                              // sorted by ns
+  // Calls a TieredStore served without its far store because it failed or
+  // was skipped while unavailable; 0 for other backends.
+  std::uint64_t far_failures = 0;
+  friend bool operator==(const Stats&, const Stats&) = default;
 };
 
 // One entry that failed a deep verification (Store::verify()).

@@ -467,6 +467,134 @@ void run_store_contract(const StoreContract& contract) {
     }
   }
 
+  SECTION("if_match: the current etag replaces, a stale one fails and writes nothing") {
+    const Meta first = store->put("cond", "k", std::string_view("one"));
+    if (!store->describe().supports_conditional_put) {
+      CHECK(errc_of([&] { store->put("cond", "k", std::string_view("x"), {.if_match = first.etag}); }) ==
+            Errc::unsupported);
+      CHECK(store->get("cond", "k")->text() == "one");
+    } else {
+      const Meta second =
+          store->put("cond", "k", std::string_view("two"), {.content_type = "t/2", .if_match = first.etag});
+      CHECK(store->get("cond", "k")->meta == second);
+      // `first.etag` is stale now.
+      CHECK(errc_of([&] { store->put("cond", "k", std::string_view("three"), {.if_match = first.etag}); }) ==
+            Errc::precondition_failed);
+      CHECK(errc_of([&] { store->put("cond", "absent", std::string_view("x"), {.if_match = first.etag}); }) ==
+            Errc::precondition_failed);
+      CHECK_FALSE(store->get("cond", "absent").has_value());
+      const auto kept = store->get("cond", "k");
+      REQUIRE(kept.has_value());
+      CHECK(kept->text() == "two");
+      CHECK(kept->meta == second);
+      // The message names the entry.
+      try {
+        store->put("cond", "k", std::string_view("three"), {.if_match = first.etag});
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("\"cond\"/\"k\"") != std::string::npos);
+      }
+    }
+  }
+
+  SECTION("if_match \"\" puts only when no entry exists, on every kind of put") {
+    if (store->describe().supports_conditional_put) {
+      const PutOptions absent{.if_match = std::string()};
+      const Meta created = store->put("cond", "new", std::string_view("v1"), absent);
+      CHECK(errc_of([&] { store->put("cond", "new", std::string_view("v2"), absent); }) ==
+            Errc::precondition_failed);
+      std::istringstream stream(std::string(300'000, 's'));
+      CHECK(errc_of([&] { store->put_stream("cond", "new", stream, absent); }) ==
+            Errc::precondition_failed);
+      CHECK(store->get("cond", "new")->meta == created);
+      std::istringstream fresh(std::string(300'000, 's'));
+      CHECK(store->put_stream("cond", "streamed", fresh, absent).size == 300'000);
+      // A batch with one failed condition stores nothing.
+      const std::array batch = {
+          PutRequest{.ns = "cond", .key = "batch-a", .value = as_bytes("a"), .options = absent},
+          PutRequest{.ns = "cond", .key = "new", .value = as_bytes("b"), .options = absent},
+      };
+      CHECK(errc_of([&] { store->put_many(batch); }) == Errc::precondition_failed);
+      CHECK_FALSE(store->get("cond", "batch-a").has_value());
+      CHECK(store->get("cond", "new")->meta == created);
+      const std::array good = {
+          PutRequest{.ns = "cond", .key = "batch-a", .value = as_bytes("a"), .options = absent},
+          PutRequest{.ns = "cond", .key = "new", .value = as_bytes("b"),
+                     .options = {.if_match = created.etag}},
+      };
+      CHECK(store->put_many(good).size() == 2);
+      CHECK(store->get("cond", "new")->text() == "b");
+    }
+  }
+
+  SECTION("a malformed if_match is invalid_argument and writes nothing") {
+    for (const std::string& bad : {std::string("abc"), std::string(64, 'A'), std::string(63, 'a') + "g", std::string(65, 'a')}) {
+      CHECK(errc_of([&] { store->put("cond", "bad", std::string_view("x"), {.if_match = bad}); }) ==
+            Errc::invalid_argument);
+    }
+    CHECK_FALSE(store->get("cond", "bad").has_value());
+  }
+
+  SECTION("if_match \"\": of 8 threads creating one key, exactly one wins") {
+    if (store->describe().supports_conditional_put) {
+      std::atomic<int> won{0};
+      std::atomic<int> lost{0};
+      std::atomic<int> other{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+          try {
+            store->put("race", "once", as_bytes(std::to_string(t)), {.if_match = std::string()});
+            ++won;
+          } catch (const Error& e) {
+            ++(e.errc() == Errc::precondition_failed ? lost : other);
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      CHECK(won == 1);
+      CHECK(lost == 7);
+      CHECK(other == 0);
+    }
+  }
+
+  SECTION("stats() counts entries and bytes exactly, and hits and misses") {
+    store->put("st", "a", std::string_view("12345"));
+    store->put("st", "b", std::string_view("678"));
+    store->put("st/x", "a", std::string_view("9"));
+    store->put("st", "b", std::string_view("67"));  // a replace: bytes follow the new value
+    store->erase("st/x", "a");
+    try {
+      store->reset_stats();
+      CHECK(store->get("st", "a").has_value());
+      CHECK(store->open("st", "b") != nullptr);
+      CHECK_FALSE(store->get("st", "nothing").has_value());
+      CHECK(store->open("st/none", "k") == nullptr);
+      const Stats stats = store->stats();
+      CHECK(stats.entries == 2);
+      CHECK(stats.bytes == 7);
+      const auto st = std::find_if(stats.namespaces.begin(), stats.namespaces.end(),
+                                   [](const NamespaceStats& n) { return n.ns == "st"; });
+      REQUIRE(st != stats.namespaces.end());
+      CHECK(st->entries == 2);
+      CHECK(st->bytes == 7);
+      CHECK(std::is_sorted(stats.namespaces.begin(), stats.namespaces.end(),
+                           [](const NamespaceStats& a, const NamespaceStats& b) { return a.ns < b.ns; }));
+      if (contract.counts_hits) {
+        CHECK(st->hits == 2);
+        CHECK(st->misses == 1);
+        CHECK(stats.hits == 2);
+        CHECK(stats.misses == 2);
+        store->reset_stats();
+        const Stats zeroed = store->stats();
+        CHECK(zeroed.hits == 0);
+        CHECK(zeroed.misses == 0);
+        CHECK(zeroed.entries == 2);
+      }
+    } catch (const Error& e) {
+      REQUIRE(e.errc() == Errc::unsupported);  // cannot enumerate namespaces
+    }
+  }
+
   SECTION("describe() names the backend") {
     const Info info = store->describe();
     CHECK_FALSE(info.backend.empty());

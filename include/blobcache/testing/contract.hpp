@@ -17,6 +17,9 @@ struct StoreContract {
   std::function<std::shared_ptr<Store>(const std::string& backing)> open;
   // Data outlives every instance (false for MemoryStore).
   bool persistent = true;
+  // stats() counts hits and misses (false for a backend that keeps the
+  // Store default, which reports them as 0).
+  bool counts_hits = true;
 };
 
 // Call inside a Catch2 TEST_CASE; each guarantee runs as its own SECTION.
