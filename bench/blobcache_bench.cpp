@@ -49,17 +49,10 @@
 // Output: one JSON object per line on stdout:
 //   {"system":..,"workload":..,"unit":"ops/s","median":..,"reps":[..],...}
 // Progress goes to stderr.
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <blobcache/blobcache.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -69,6 +62,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -81,16 +75,20 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <sqlite3.h>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 #include <vector>
-
-#include <blobcache/blobcache.hpp>
 
 #ifdef BLOBCACHE_BENCH_TUNING
 #include "sqlite/tuning.hpp"  // the A/B seam SqliteStore offers measurement programs
@@ -234,9 +232,11 @@ class StoreWorker final : public Worker {
     std::vector<blobcache::PutRequest> batch;
     batch.reserve(items.size());
     for (const Item& item : items) {
-      batch.push_back(blobcache::PutRequest{
-          .ns = kNs, .key = item.key, .value = item.value,
-          .options = blobcache::PutOptions{.expires_at = item.expires_at}});
+      batch.push_back(
+          blobcache::PutRequest{.ns = kNs,
+                                .key = item.key,
+                                .value = item.value,
+                                .options = blobcache::PutOptions{.expires_at = item.expires_at}});
     }
     store_.put_many(batch);
   }
@@ -336,8 +336,8 @@ constexpr const char* kFloorEtag =
 class Connection {
  public:
   explicit Connection(const fs::path& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                        nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
       const std::string msg = sqlite3_errmsg(db_);
       sqlite3_close(db_);
       fail("open " + path.string() + ": " + msg);
@@ -467,8 +467,7 @@ class FloorWorker final : public Worker {
     const sqlite3_int64 rowid = sqlite3_column_int64(rowid_.get(), 0);
     rowid_.reset();
     sqlite3_blob* blob = nullptr;
-    if (sqlite3_blob_open(conn_.get(), "main", "entries", "value", rowid, 0, &blob) !=
-        SQLITE_OK) {
+    if (sqlite3_blob_open(conn_.get(), "main", "entries", "value", rowid, 0, &blob) != SQLITE_OK) {
       fail(std::string("blob_open: ") + sqlite3_errmsg(conn_.get()));
     }
     const int size = sqlite3_blob_bytes(blob);
@@ -695,7 +694,8 @@ class FilesWorker final : public Worker {
       if (fd.get() < 0) fail("create " + tmp.string() + ": " + std::strerror(errno));
       write_all(fd.get(), data, n);
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename: " + std::string(std::strerror(errno)));
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      fail("rename: " + std::string(std::strerror(errno)));
   }
 
   static std::string sidecar(std::uint64_t size, std::optional<TimePoint> expires_at) {
@@ -796,17 +796,28 @@ void apply_tuning(const std::string& spec) {
     if (eq == std::string::npos) fail("--tune: expected knob=value in " + item);
     const std::string name = item.substr(0, eq);
     const long long v = std::stoll(item.substr(eq + 1));
-    if (name == "page_size") t.page_size = static_cast<int>(v);
-    else if (name == "mmap_size") t.mmap_size = v;
-    else if (name == "cache_kib") t.cache_kib = v;
-    else if (name == "chunk_size") t.chunk_size = static_cast<std::size_t>(v);
-    else if (name == "checkpoint_pages") t.checkpoint_pages = static_cast<int>(v);
-    else if (name == "checkpoint_inline_pages") t.checkpoint_inline_pages = static_cast<int>(v);
-    else if (name == "background_checkpoints") t.background_checkpoints = v != 0;
-    else if (name == "mapped_get_min_bytes") t.mapped_get_min_bytes = v;
-    else if (name == "mapped_mmap_size") t.mapped_mmap_size = v;
-    else if (name == "journal_size_limit") t.journal_size_limit = v;
-    else fail("--tune: unknown knob " + name);
+    if (name == "page_size")
+      t.page_size = static_cast<int>(v);
+    else if (name == "mmap_size")
+      t.mmap_size = v;
+    else if (name == "cache_kib")
+      t.cache_kib = v;
+    else if (name == "chunk_size")
+      t.chunk_size = static_cast<std::size_t>(v);
+    else if (name == "checkpoint_pages")
+      t.checkpoint_pages = static_cast<int>(v);
+    else if (name == "checkpoint_inline_pages")
+      t.checkpoint_inline_pages = static_cast<int>(v);
+    else if (name == "background_checkpoints")
+      t.background_checkpoints = v != 0;
+    else if (name == "mapped_get_min_bytes")
+      t.mapped_get_min_bytes = v;
+    else if (name == "mapped_mmap_size")
+      t.mapped_mmap_size = v;
+    else if (name == "journal_size_limit")
+      t.journal_size_limit = v;
+    else
+      fail("--tune: unknown knob " + name);
   }
 }
 #endif
@@ -952,10 +963,11 @@ std::vector<std::size_t> random_indices(std::size_t n, std::size_t bound, std::u
   return out;
 }
 
-Case put_case(const Config& cfg, const std::string& sys, const std::string& name,
-              std::size_t size, std::size_t n) {
+Case put_case(const Config& cfg, const std::string& sys, const std::string& name, std::size_t size,
+              std::size_t n) {
   auto keys = std::make_shared<std::vector<std::string>>(key_names(n));
-  return Case{.result = {.system = sys, .workload = name}, .reps = cfg.reps,
+  return Case{.result = {.system = sys, .workload = name},
+              .reps = cfg.reps,
               .run = [&cfg, sys, size, n, keys](int) {
                 const TempDir dir(cfg.tmp);
                 auto system = open_system(sys, dir.path());
@@ -968,13 +980,12 @@ Case put_case(const Config& cfg, const std::string& sys, const std::string& name
               }};
 }
 
-Case get_case(const Config& cfg, const std::string& sys, const std::string& name,
-              std::size_t size, std::size_t nkeys, std::size_t n, bool missing) {
+Case get_case(const Config& cfg, const std::string& sys, const std::string& name, std::size_t size,
+              std::size_t nkeys, std::size_t n, bool missing) {
   auto store = std::make_shared<Prefilled>(cfg, sys, nkeys, size);
-  auto keys = std::make_shared<std::vector<std::string>>(
-      key_names(nkeys, missing ? 100'000'000 : 0));
-  return Case{.result = {.system = sys, .workload = name}, .reps = cfg.reps,
-              .run = [=](int rep) {
+  auto keys =
+      std::make_shared<std::vector<std::string>>(key_names(nkeys, missing ? 100'000'000 : 0));
+  return Case{.result = {.system = sys, .workload = name}, .reps = cfg.reps, .run = [=](int rep) {
                 const auto order =
                     random_indices(n, nkeys, 1000 + static_cast<std::uint64_t>(rep + 1));
                 std::size_t bytes = 0;
@@ -1047,7 +1058,8 @@ Case clean_case(const Config& cfg, const std::string& sys) {
 Case put_many_case(const Config& cfg, const std::string& sys, std::size_t batches) {
   const std::size_t n = batches * 1000;
   auto keys = std::make_shared<std::vector<std::string>>(key_names(n));
-  return Case{.result = {.system = sys, .workload = "put_many_1k"}, .reps = cfg.reps,
+  return Case{.result = {.system = sys, .workload = "put_many_1k"},
+              .reps = cfg.reps,
               .run = [&cfg, sys, n, keys](int) {
                 const TempDir dir(cfg.tmp);
                 auto system = open_system(sys, dir.path());
@@ -1082,8 +1094,7 @@ void mixed_loop(Worker& w, std::size_t n, std::uint64_t seed) {
   }
 }
 
-Case mixed_threads_case(const Config& cfg, const std::string& sys, int threads,
-                        std::size_t total) {
+Case mixed_threads_case(const Config& cfg, const std::string& sys, int threads, std::size_t total) {
   auto store = std::make_shared<Prefilled>(cfg, sys, kMixedKeys, kKiB);
   auto workers = std::make_shared<std::vector<std::unique_ptr<Worker>>>();
   workers->push_back(std::move(store->worker));
@@ -1120,43 +1131,40 @@ Case mixed_threads_case(const Config& cfg, const std::string& sys, int threads,
       }};
 }
 
-
-Case mixed_processes_case(const Config& cfg, const std::string& sys, int procs,
-                          std::size_t total) {
+Case mixed_processes_case(const Config& cfg, const std::string& sys, int procs, std::size_t total) {
   auto dir = std::make_shared<TempDir>(cfg.tmp);
   {
     auto system = open_system(sys, dir->path());
     prefill(*system->worker(), kMixedKeys, kKiB);
   }
-  return Case{
-      .result = {.system = sys, .workload = "mixed_p" + std::to_string(procs)},
-      .reps = cfg.reps,
-      .run = [&cfg, sys, dir, procs, total](int rep) {
-        std::vector<Child> children;
-        for (int p = 0; p < procs; ++p) {
-          children.push_back(spawn({cfg.self, "--child", "mixed", "--system", sys, "--dir",
-                                    dir->path().string(), "--ops",
-                                    std::to_string(total / static_cast<std::size_t>(procs)),
-                                    "--seed", std::to_string((rep + 2) * 100 + p)}));
-        }
-        for (const Child& c : children) {
-          if (read_line(c.from_child) != "ready") fail("child not ready");
-        }
-        for (const Child& c : children) {
-          if (::write(c.to_child, "g", 1) != 1) fail("write go");
-        }
-        // Children time themselves (CLOCK_MONOTONIC is system-wide): from
-        // the first start to the last end.
-        double first = 1e300, last = 0;
-        for (const Child& c : children) {
-          double t0 = 0, t1 = 0;
-          std::istringstream(read_line(c.from_child)) >> t0 >> t1;
-          first = std::min(first, t0);
-          last = std::max(last, t1);
-          reap(c);
-        }
-        return static_cast<double>(total) / (last - first);
-      }};
+  return Case{.result = {.system = sys, .workload = "mixed_p" + std::to_string(procs)},
+              .reps = cfg.reps,
+              .run = [&cfg, sys, dir, procs, total](int rep) {
+                std::vector<Child> children;
+                for (int p = 0; p < procs; ++p) {
+                  children.push_back(spawn({cfg.self, "--child", "mixed", "--system", sys, "--dir",
+                                            dir->path().string(), "--ops",
+                                            std::to_string(total / static_cast<std::size_t>(procs)),
+                                            "--seed", std::to_string((rep + 2) * 100 + p)}));
+                }
+                for (const Child& c : children) {
+                  if (read_line(c.from_child) != "ready") fail("child not ready");
+                }
+                for (const Child& c : children) {
+                  if (::write(c.to_child, "g", 1) != 1) fail("write go");
+                }
+                // Children time themselves (CLOCK_MONOTONIC is system-wide): from
+                // the first start to the last end.
+                double first = 1e300, last = 0;
+                for (const Child& c : children) {
+                  double t0 = 0, t1 = 0;
+                  std::istringstream(read_line(c.from_child)) >> t0 >> t1;
+                  first = std::min(first, t0);
+                  last = std::max(last, t1);
+                  reap(c);
+                }
+                return static_cast<double>(total) / (last - first);
+              }};
 }
 
 // put_stream then open+read in a child; the warm-up streams 1/8 of the size.
@@ -1190,8 +1198,8 @@ Case stream_case(const Config& cfg, const std::string& sys, std::size_t mib) {
                 *std::max_element(figures->rss.begin(), figures->rss.end());
             out.front().extra["vm_hwm_mib"] =
                 *std::max_element(figures->hwm.begin(), figures->hwm.end());
-            out.push_back(Result{.system = sys, .workload = "open_256m", .unit = "MiB/s",
-                                 .reps = figures->open});
+            out.push_back(Result{
+                .system = sys, .workload = "open_256m", .unit = "MiB/s", .reps = figures->open});
           }};
 }
 
@@ -1257,9 +1265,10 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 const std::vector<std::string> kAllWorkloads = {
-    "stream_256m", "put_1k",      "put_64k",  "put_1m",   "get_1k",   "get_64k",
-    "get_1m",      "get_missing", "list_10k", "clean_50k_of_100k",    "put_many_1k",
-    "mixed_t1",    "mixed_t2",    "mixed_t4", "mixed_p1", "mixed_p2"};
+    "stream_256m", "put_1k",   "put_64k",     "put_1m",   "get_1k",
+    "get_64k",     "get_1m",   "get_missing", "list_10k", "clean_50k_of_100k",
+    "put_many_1k", "mixed_t1", "mixed_t2",    "mixed_t4", "mixed_p1",
+    "mixed_p2"};
 
 Case make_case(const Config& cfg, const std::string& sys, const std::string& wl) {
   const auto found = cfg.system_scale.find(sys);
@@ -1338,11 +1347,16 @@ int main(int argc, char** argv) try {
     const std::string& a = args[i];
     if (i + 1 >= args.size()) return usage();
     const std::string& v = args[++i];
-    if (a == "--systems") cfg.systems = split(v);
-    else if (a == "--workloads") cfg.workloads = v == "all" ? kAllWorkloads : split(v);
-    else if (a == "--reps") cfg.reps = std::stoi(v);
-    else if (a == "--scale") cfg.scale = std::stod(v);
-    else if (a == "--tmp") cfg.tmp = v;
+    if (a == "--systems")
+      cfg.systems = split(v);
+    else if (a == "--workloads")
+      cfg.workloads = v == "all" ? kAllWorkloads : split(v);
+    else if (a == "--reps")
+      cfg.reps = std::stoi(v);
+    else if (a == "--scale")
+      cfg.scale = std::stod(v);
+    else if (a == "--tmp")
+      cfg.tmp = v;
     else if (a == "--system-scale") {
       for (const auto& item : split(v)) {
         const auto eq = item.find('=');
@@ -1351,9 +1365,11 @@ int main(int argc, char** argv) try {
       }
     }
 #ifdef BLOBCACHE_BENCH_TUNING
-    else if (a == "--tune") cfg.tune = v;
+    else if (a == "--tune")
+      cfg.tune = v;
 #endif
-    else return usage();
+    else
+      return usage();
   }
 #ifdef BLOBCACHE_BENCH_TUNING
   if (!cfg.tune.empty()) {

@@ -4,6 +4,7 @@
 
 #include "blobcache/error.hpp"
 #include "blobcache/names.hpp"
+
 #include "errors.hpp"
 
 namespace blobcache {

@@ -12,21 +12,36 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "blobcache"; }
   std::string message(int value) const override {
     switch (static_cast<Errc>(value)) {
-      case Errc::store_not_configured: return "blob store is not configured";
-      case Errc::entry_not_found: return "cache entry not found";
-      case Errc::invalid_namespace: return "invalid namespace";
-      case Errc::invalid_key: return "invalid key";
-      case Errc::invalid_argument: return "invalid argument";
-      case Errc::busy: return "store is busy (locked by another connection)";
-      case Errc::corrupt: return "data is corrupt";
-      case Errc::io: return "input/output error";
-      case Errc::no_space: return "no space left on device";
-      case Errc::read_only: return "store is read-only";
-      case Errc::too_large: return "value or name is too large";
-      case Errc::cancelled: return "operation cancelled";
-      case Errc::unsupported: return "operation not supported";
-      case Errc::precondition_failed: return "precondition failed";
-      case Errc::unavailable: return "remote store unavailable";
+      case Errc::store_not_configured:
+        return "blob store is not configured";
+      case Errc::entry_not_found:
+        return "cache entry not found";
+      case Errc::invalid_namespace:
+        return "invalid namespace";
+      case Errc::invalid_key:
+        return "invalid key";
+      case Errc::invalid_argument:
+        return "invalid argument";
+      case Errc::busy:
+        return "store is busy (locked by another connection)";
+      case Errc::corrupt:
+        return "data is corrupt";
+      case Errc::io:
+        return "input/output error";
+      case Errc::no_space:
+        return "no space left on device";
+      case Errc::read_only:
+        return "store is read-only";
+      case Errc::too_large:
+        return "value or name is too large";
+      case Errc::cancelled:
+        return "operation cancelled";
+      case Errc::unsupported:
+        return "operation not supported";
+      case Errc::precondition_failed:
+        return "precondition failed";
+      case Errc::unavailable:
+        return "remote store unavailable";
     }
     return "unknown blobcache error";
   }
@@ -39,27 +54,40 @@ const std::error_category& error_category() noexcept {
   return category;
 }
 
-std::error_code make_error_code(Errc e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 std::string_view errc_name(Errc e) noexcept {
   switch (e) {
-    case Errc::store_not_configured: return "store_not_configured";
-    case Errc::entry_not_found: return "entry_not_found";
-    case Errc::invalid_namespace: return "invalid_namespace";
-    case Errc::invalid_key: return "invalid_key";
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::busy: return "busy";
-    case Errc::corrupt: return "corrupt";
-    case Errc::io: return "io";
-    case Errc::no_space: return "no_space";
-    case Errc::read_only: return "read_only";
-    case Errc::too_large: return "too_large";
-    case Errc::cancelled: return "cancelled";
-    case Errc::unsupported: return "unsupported";
-    case Errc::precondition_failed: return "precondition_failed";
-    case Errc::unavailable: return "unavailable";
+    case Errc::store_not_configured:
+      return "store_not_configured";
+    case Errc::entry_not_found:
+      return "entry_not_found";
+    case Errc::invalid_namespace:
+      return "invalid_namespace";
+    case Errc::invalid_key:
+      return "invalid_key";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::busy:
+      return "busy";
+    case Errc::corrupt:
+      return "corrupt";
+    case Errc::io:
+      return "io";
+    case Errc::no_space:
+      return "no_space";
+    case Errc::read_only:
+      return "read_only";
+    case Errc::too_large:
+      return "too_large";
+    case Errc::cancelled:
+      return "cancelled";
+    case Errc::unsupported:
+      return "unsupported";
+    case Errc::precondition_failed:
+      return "precondition_failed";
+    case Errc::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -9,6 +9,7 @@
 
 #include "blobcache/error.hpp"
 #include "blobcache/policy.hpp"
+
 #include "errors.hpp"
 #include "sha256.hpp"
 #include "stream_read.hpp"
@@ -75,18 +76,17 @@ struct MemoryStore::State {
                        const PutOptions& opts) const {
     if (!opts.if_match) return;
     const Record* current = find(ns, key);
-    const bool holds = opts.if_match->empty() ? current == nullptr
-                                              : current != nullptr && current->meta.etag == *opts.if_match;
+    const bool holds = opts.if_match->empty()
+                           ? current == nullptr
+                           : current != nullptr && current->meta.etag == *opts.if_match;
     if (holds) return;
     detail::throw_error(
         Errc::precondition_failed,
         std::string(operation) + " \"" + std::string(ns) + "\"/\"" + std::string(key) + "\": " +
             (opts.if_match->empty() ? std::string("an entry exists (if_match \"\" asks for none)")
-                                    : current == nullptr
-                                          ? std::string("no entry exists (if_match names etag ") +
-                                                *opts.if_match + ")"
-                                          : "its etag is " + current->meta.etag + ", not " +
-                                                *opts.if_match) +
+             : current == nullptr
+                 ? std::string("no entry exists (if_match names etag ") + *opts.if_match + ")"
+                 : "its etag is " + current->meta.etag + ", not " + *opts.if_match) +
             "; nothing written");
   }
 
@@ -309,7 +309,8 @@ std::vector<NamespaceInfo> MemoryStore::do_namespaces() {
   std::vector<NamespaceInfo> spaces;
   const std::shared_lock lock(state_->mutex);
   for (const auto& [name, entries] : state_->spaces) {
-    NamespaceInfo info{.name = name, .entries = static_cast<std::int64_t>(entries.size()), .bytes = 0};
+    NamespaceInfo info{
+        .name = name, .entries = static_cast<std::int64_t>(entries.size()), .bytes = 0};
     for (const auto& [key, record] : entries) info.bytes += record.meta.size;
     spaces.push_back(std::move(info));
   }

@@ -97,9 +97,7 @@ void validate(std::string_view name, Errc code, const char* what) {
 
 bool is_valid_name(std::string_view name) noexcept { return grammar_violation(name) == nullptr; }
 
-void validate_namespace(std::string_view ns) {
-  validate(ns, Errc::invalid_namespace, "namespace");
-}
+void validate_namespace(std::string_view ns) { validate(ns, Errc::invalid_namespace, "namespace"); }
 
 void validate_key(std::string_view key) { validate(key, Errc::invalid_key, "key"); }
 

@@ -1,9 +1,8 @@
 #include "sha256.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <gsl/gsl>
+#include <openssl/evp.h>
 
 #include "errors.hpp"
 

@@ -7,6 +7,7 @@
 #include "blobcache/error.hpp"
 #include "blobcache/names.hpp"
 #include "blobcache/policy.hpp"
+
 #include "errors.hpp"
 #include "sha256.hpp"
 
@@ -28,13 +29,13 @@ void validate_put_options(const Store& store, std::string_view operation, std::s
   };
   if (!opts.if_match->empty() && !is_lowercase_sha256_hex(*opts.if_match)) {
     detail::throw_error(Errc::invalid_argument,
-                        where() + ": if_match must be \"\" (no entry) or an etag (64 lowercase "
-                                  "hex digits)");
+                        where() +
+                            ": if_match must be \"\" (no entry) or an etag (64 lowercase "
+                            "hex digits)");
   }
   if (!store.describe().supports_conditional_put) {
-    detail::throw_error(Errc::unsupported,
-                        where() + ": backend \"" + store.describe().backend +
-                            "\" cannot check if_match atomically");
+    detail::throw_error(Errc::unsupported, where() + ": backend \"" + store.describe().backend +
+                                               "\" cannot check if_match atomically");
   }
 }
 
@@ -190,15 +191,15 @@ std::vector<Meta> Store::do_put_many(std::span<const PutRequest> batch) {
 }
 
 std::vector<NamespaceInfo> Store::do_namespaces() {
-  detail::throw_error(Errc::unsupported,
-                      "namespaces: backend \"" + do_describe().backend +
-                          "\" cannot enumerate namespaces");
+  detail::throw_error(Errc::unsupported, "namespaces: backend \"" + do_describe().backend +
+                                             "\" cannot enumerate namespaces");
 }
 
 namespace {
 
 // Reads the entry whole and says what is wrong with it, or "" when nothing.
-std::string verify_entry(BlobReader& reader, std::int64_t& bytes_read, const std::stop_token& stop) {
+std::string verify_entry(BlobReader& reader, std::int64_t& bytes_read,
+                         const std::stop_token& stop) {
   detail::Sha256 hash;
   std::array<std::byte, 64 * 1024> buffer{};
   std::int64_t size = 0;
@@ -212,7 +213,8 @@ std::string verify_entry(BlobReader& reader, std::int64_t& bytes_read, const std
     return "size mismatch: read " + std::to_string(size) + " bytes, metadata says " +
            std::to_string(reader.meta().size);
   }
-  if (hash.finish_hex() != reader.meta().etag) return "etag mismatch: bytes do not hash to the etag";
+  if (hash.finish_hex() != reader.meta().etag)
+    return "etag mismatch: bytes do not hash to the etag";
   return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include "blobcache/error.hpp"
 #include "blobcache/memory_store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "fixed_clock.hpp"
@@ -25,7 +26,8 @@ TEST_CASE("Cache lists entries with age and expires_in", "[cache]") {
   Cache cache(f.store, "pages", Policy{.ttl = 10min, .clock = f.clock});
   cache.put("a", std::string_view("1"));
   f.clock->advance(4min);
-  cache.put("b", std::string_view("2"), {.content_type = {}, .expires_at = kStart + 1h, .metadata = {}});
+  cache.put("b", std::string_view("2"),
+            {.content_type = {}, .expires_at = kStart + 1h, .metadata = {}});
   f.clock->advance(1min);
 
   const auto entries = cache.list();
@@ -43,7 +45,8 @@ TEST_CASE("Cache::clean_expired erases what the policy calls expired and counts 
   Cache cache(f.store, "pages", Policy{.ttl = 10min, .clock = f.clock});
   Cache other(f.store, "other", Policy{.ttl = 10min, .clock = f.clock});
   cache.put("old", std::string_view("1"));
-  cache.put("pinned", std::string_view("2"), {.content_type = {}, .expires_at = kStart + 1h, .metadata = {}});
+  cache.put("pinned", std::string_view("2"),
+            {.content_type = {}, .expires_at = kStart + 1h, .metadata = {}});
   other.put("old", std::string_view("3"));
   f.clock->advance(10min);
   cache.put("young", std::string_view("4"));

@@ -1,6 +1,7 @@
 #include "blobcache/memory_store.hpp"
 
 #include "blobcache/testing/contract.hpp"
+
 #include "catch_compat.hpp"
 #include "fixed_clock.hpp"
 

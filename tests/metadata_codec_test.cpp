@@ -1,6 +1,7 @@
 #include "metadata_codec.hpp"
 
 #include "blobcache/error.hpp"
+
 #include "catch_compat.hpp"
 
 namespace blobcache::detail {
@@ -23,19 +24,20 @@ TEST_CASE("metadata encodes and decodes exactly", "[codec]") {
 }
 
 TEST_CASE("malformed metadata is reported as corrupt, never trusted", "[codec]") {
-  const Bytes input = GENERATE(bytes({2}),                          // unknown version
-                               bytes({1}),                          // no count
-                               bytes({1, 0}),                       // zero count
-                               bytes({1, 100, 1, 'a', 1, 'b'}),     // count larger than the input
-                               bytes({1, 1, 5, 'a'}),               // length past the end
-                               bytes({1, 1, 1, 'k', 1, 'v', 0}),    // trailing bytes
-                               bytes({1, 2, 1, 'b', 0, 1, 'a', 0}), // names out of order
-                               bytes({1, 2, 1, 'a', 0, 1, 'a', 0}), // duplicate names
-                               bytes({1, 1, 0x81, 0x00, 0}),        // non-minimal varint
-                               // a tenth varint byte with bits past 63 (found by libFuzzer:
-                               // it decoded as length 0 and re-encoded differently)
-                               bytes({1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10}),
-                               bytes({1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}));
+  const Bytes input =
+      GENERATE(bytes({2}),                           // unknown version
+               bytes({1}),                           // no count
+               bytes({1, 0}),                        // zero count
+               bytes({1, 100, 1, 'a', 1, 'b'}),      // count larger than the input
+               bytes({1, 1, 5, 'a'}),                // length past the end
+               bytes({1, 1, 1, 'k', 1, 'v', 0}),     // trailing bytes
+               bytes({1, 2, 1, 'b', 0, 1, 'a', 0}),  // names out of order
+               bytes({1, 2, 1, 'a', 0, 1, 'a', 0}),  // duplicate names
+               bytes({1, 1, 0x81, 0x00, 0}),         // non-minimal varint
+               // a tenth varint byte with bits past 63 (found by libFuzzer:
+               // it decoded as length 0 and re-encoded differently)
+               bytes({1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10}),
+               bytes({1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}));
   try {
     decode_metadata(input);
     FAIL("accepted");

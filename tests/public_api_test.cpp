@@ -2,7 +2,6 @@
 // public headers stand alone, need no private dependency, and that the API
 // names compile as the contract writes them. No test framework on purpose.
 #include <blobcache/blobcache.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -30,8 +29,10 @@ int main() {
   static_assert(std::is_error_code_enum_v<blobcache::Errc>);
 
   auto store = std::make_shared<blobcache::MemoryStore>("root");
-  blobcache::Cache cache(store, "public", blobcache::Policy{.ttl = 1h, .clock = blobcache::system_clock()});
-  const blobcache::Meta meta = cache.put("key", std::string_view("hello"), {.content_type = "text/plain"});
+  blobcache::Cache cache(store, "public",
+                         blobcache::Policy{.ttl = 1h, .clock = blobcache::system_clock()});
+  const blobcache::Meta meta =
+      cache.put("key", std::string_view("hello"), {.content_type = "text/plain"});
   expect(meta.size == 5, "put returns the size");
   expect(cache.at("key").text() == "hello", "at returns the value");
   expect(cache.dir() == "root", "dir is the root");

@@ -1,11 +1,10 @@
 #include "cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "blobcache/error.hpp"
 #include "blobcache/names.hpp"

@@ -53,8 +53,7 @@ class Store {
   // stored Meta (size, updated_at from the store's clock, etag = SHA-256 of
   // `value`). Throws Error: invalid_namespace, invalid_key, too_large,
   // read_only, no_space, busy, io.
-  Meta put(std::string_view ns, std::string_view key, BytesView value,
-           const PutOptions& opts = {});
+  Meta put(std::string_view ns, std::string_view key, BytesView value, const PutOptions& opts = {});
   Meta put(std::string_view ns, std::string_view key, std::string_view text,
            const PutOptions& opts = {});
 
@@ -172,8 +171,7 @@ class Store {
   virtual bool do_try_acquire_lease(std::string_view ns, std::string_view key,
                                     std::string_view owner, Duration ttl);
   // Default: nothing.
-  virtual void do_release_lease(std::string_view ns, std::string_view key,
-                                std::string_view owner);
+  virtual void do_release_lease(std::string_view ns, std::string_view key, std::string_view owner);
 };
 
 // store->describe() with `fallback_backend` as the backend name when `store`

@@ -118,11 +118,11 @@ struct NamespaceInfo {
 struct NamespaceStats {
   std::string ns;
   std::int64_t entries = 0;
-  std::int64_t bytes = 0;          // sum of the values' sizes
-  std::uint64_t hits = 0;          // get()/open() that found the entry
-  std::uint64_t misses = 0;        // get()/open() that did not
-  std::uint64_t evictions = 0;     // entries removed to honour a limit
-  std::uint64_t expirations = 0;   // entries removed by erase_expired()
+  std::int64_t bytes = 0;         // sum of the values' sizes
+  std::uint64_t hits = 0;         // get()/open() that found the entry
+  std::uint64_t misses = 0;       // get()/open() that did not
+  std::uint64_t evictions = 0;    // entries removed to honour a limit
+  std::uint64_t expirations = 0;  // entries removed by erase_expired()
   friend bool operator==(const NamespaceStats&, const NamespaceStats&) = default;
 };
 
@@ -132,9 +132,9 @@ struct NamespaceStats {
 // them).
 struct Stats {
   std::int64_t entries = 0;
-  std::int64_t bytes = 0;          // sum of the values' sizes
-  std::int64_t file_bytes = 0;     // on disk (database + WAL); 0 where not applicable
-  std::int64_t max_bytes = 0;      // the limits in force; 0: none
+  std::int64_t bytes = 0;       // sum of the values' sizes
+  std::int64_t file_bytes = 0;  // on disk (database + WAL); 0 where not applicable
+  std::int64_t max_bytes = 0;   // the limits in force; 0: none
   std::int64_t max_entries = 0;
   std::uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0;  // sums over namespaces
   std::vector<NamespaceStats> namespaces;                              // sorted by ns

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "blobcache/store.hpp"
+
 #include "sqlite/connection_pool.hpp"
 
 namespace blobcache::detail {
@@ -41,9 +42,9 @@ class SqliteBlobReader final : public BlobReader {
   std::string ns_;
   std::string key_;
   std::int64_t entry_id_;
-  BytesView chunk_;              // the unread rest of the current chunk
+  BytesView chunk_;  // the unread rest of the current chunk
   std::int64_t next_seq_ = 0;
-  std::int64_t total_ = 0;       // bytes of the chunks stepped to so far
+  std::int64_t total_ = 0;  // bytes of the chunks stepped to so far
   bool done_ = false;
 };
 

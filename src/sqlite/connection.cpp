@@ -1,13 +1,12 @@
 #include "sqlite/connection.hpp"
 
-#include "sqlite/schema.hpp"
-
 #include <gsl/gsl>
 #include <sqlite3.h>
 #include <string>
 #include <unistd.h>
 
 #include "sqlite/checkpointer.hpp"
+#include "sqlite/schema.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -100,7 +99,8 @@ Connection::Connection(const ConnectionConfig& config)
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;
   std::string pragmas = "PRAGMA trusted_schema = OFF;";
-  pragmas += config.cell_size_check ? "PRAGMA cell_size_check = ON;" : "PRAGMA cell_size_check = OFF;";
+  pragmas +=
+      config.cell_size_check ? "PRAGMA cell_size_check = ON;" : "PRAGMA cell_size_check = OFF;";
   pragmas += config.durability == Durability::full ? "PRAGMA synchronous = FULL;"
                                                    : "PRAGMA synchronous = NORMAL;";
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";

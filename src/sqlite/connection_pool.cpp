@@ -1,9 +1,8 @@
 #include "sqlite/connection_pool.hpp"
 
+#include <atomic>
 #include <pthread.h>
 #include <unistd.h>
-
-#include <atomic>
 
 namespace blobcache::detail {
 namespace {
@@ -38,7 +37,8 @@ pid_t current_pid() noexcept {
   return cached_pid.load(std::memory_order_relaxed);
 }
 
-ConnectionPool::ConnectionPool(ConnectionConfig config) : config_(std::move(config)), pid_(current_pid()) {}
+ConnectionPool::ConnectionPool(ConnectionConfig config)
+    : config_(std::move(config)), pid_(current_pid()) {}
 
 ConnectionPool::~ConnectionPool() {
   const std::lock_guard lock(mutex_);
@@ -59,7 +59,9 @@ ConnectionPool::Lease ConnectionPool::acquire() {
   return Lease(*this, std::make_unique<Connection>(config_));
 }
 
-void ConnectionPool::adopt(std::unique_ptr<Connection> connection) { give_back(std::move(connection)); }
+void ConnectionPool::adopt(std::unique_ptr<Connection> connection) {
+  give_back(std::move(connection));
+}
 
 void ConnectionPool::give_back(std::unique_ptr<Connection> connection) noexcept {
   if (connection->owner() != current_pid()) {

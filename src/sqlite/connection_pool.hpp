@@ -1,10 +1,9 @@
 // Internal: the connections of one store, leased to one call at a time.
 #pragma once
 
-#include <sys/types.h>
-
 #include <memory>
 #include <mutex>
+#include <sys/types.h>
 #include <vector>
 
 #include "sqlite/connection.hpp"

@@ -4,6 +4,7 @@
 
 #include "blobcache/names.hpp"
 #include "blobcache/sqlite_store.hpp"
+
 #include "errors.hpp"
 
 namespace blobcache {
@@ -34,9 +35,8 @@ std::filesystem::path user_cache_folder() {
 
 std::filesystem::path SqliteStore::default_path(std::string_view app) {
   if (app.find('/') != std::string_view::npos || !is_valid_name(app)) {
-    detail::throw_error(Errc::invalid_argument,
-                        "default_path: app name \"" + std::string(app) +
-                            "\" must be one valid name segment");
+    detail::throw_error(Errc::invalid_argument, "default_path: app name \"" + std::string(app) +
+                                                    "\" must be one valid name segment");
   }
   return user_cache_folder() / std::string(app) / "blobcache.db";
 }

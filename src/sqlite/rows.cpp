@@ -26,7 +26,8 @@ std::int64_t to_nanos(TimePoint t) noexcept {
 }
 
 TimePoint from_nanos(std::int64_t nanos) noexcept {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
+  return TimePoint(
+      std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
 }
 
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {
@@ -45,13 +46,15 @@ std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& w
                                      std::to_string(kMaxChunksPerValue) + " chunks");
   }
   if (entry_id < 0 || entry_id > kMaxEntryId) {
-    throw_error(Errc::unsupported,
-                describe_where(where) + ": entry id " + std::to_string(entry_id) + " is past the last one chunks can name");
+    throw_error(Errc::unsupported, describe_where(where) + ": entry id " +
+                                       std::to_string(entry_id) +
+                                       " is past the last one chunks can name");
   }
   return (entry_id << kChunkSeqBits) | seq;
 }
 
-void bind_meta(SQLite::Statement& statement, int first, const Meta& meta, const Bytes& encoded_metadata) {
+void bind_meta(SQLite::Statement& statement, int first, const Meta& meta,
+               const Bytes& encoded_metadata) {
   statement.bind(first, meta.size);
   statement.bind(first + 1, to_nanos(meta.updated_at));
   if (meta.expires_at) {
@@ -78,12 +81,13 @@ Meta read_meta(const SQLite::Statement& statement, int first, const Where& where
   meta.content_type = statement.getColumn(first + 4).getString();
   const auto metadata = statement.getColumn(first + 5);
   try {
-    meta.metadata = decode_metadata(
-        BytesView(static_cast<const std::byte*>(metadata.getBlob()), gsl::narrow<std::size_t>(metadata.getBytes())));
+    meta.metadata = decode_metadata(BytesView(static_cast<const std::byte*>(metadata.getBlob()),
+                                              gsl::narrow<std::size_t>(metadata.getBytes())));
   } catch (const Error& e) {
     corrupt(where, e.what());
   }
-  if (meta.size < 0 || meta.etag.size() != 64) corrupt(where, "the entry's metadata row is damaged");
+  if (meta.size < 0 || meta.etag.size() != 64)
+    corrupt(where, "the entry's metadata row is damaged");
   return meta;
 }
 
@@ -108,14 +112,16 @@ BytesView checked_chunk(const SQLite::Statement& statement, int first, std::int6
                         std::int64_t expected_seq, const Where& where) {
   check_chunk_rowid(statement, first, entry_id, expected_seq, where);
   const auto data = statement.getColumn(first + 2);
-  const BytesView bytes(static_cast<const std::byte*>(data.getBlob()), gsl::narrow<std::size_t>(data.getBytes()));
+  const BytesView bytes(static_cast<const std::byte*>(data.getBlob()),
+                        gsl::narrow<std::size_t>(data.getBytes()));
   check_chunk_bytes(statement, first, expected_seq, bytes, where);
   return bytes;
 }
 
 void check_total(std::int64_t total, std::int64_t size, const Where& where) {
   if (total != size) {
-    corrupt(where, "read " + std::to_string(total) + " bytes, metadata says " + std::to_string(size));
+    corrupt(where,
+            "read " + std::to_string(total) + " bytes, metadata says " + std::to_string(size));
   }
 }
 

@@ -3,10 +3,10 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
-
 #include <cstdint>
 
 #include "blobcache/types.hpp"
+
 #include "sqlite/schema.hpp"
 #include "sqlite/sqlite_error.hpp"
 
@@ -27,7 +27,8 @@ std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& w
 // Binds meta's columns (size, updated_at, expires_at, etag, content_type,
 // metadata) to parameters first..first+5. `encoded_metadata` must outlive
 // the statement's next step.
-void bind_meta(SQLite::Statement& statement, int first, const Meta& meta, const Bytes& encoded_metadata);
+void bind_meta(SQLite::Statement& statement, int first, const Meta& meta,
+               const Bytes& encoded_metadata);
 
 // Reads the same six columns starting at column `first`. Throws
 // Error(Errc::corrupt) naming `where` when they are not what was written.

@@ -96,7 +96,8 @@ void migrate_v1_to_v2(Connection& connection, const std::string& file) {
   auto& db = connection.db();
   // A v1 chunk whose seq does not fit the rowid's 24 bits cannot move.
   if (db.execAndGet("SELECT count(*) FROM chunks WHERE seq < 0 OR seq > 16777215 OR entry_id < 0"
-                    " OR entry_id >= 1 << 39").getInt64() != 0) {
+                    " OR entry_id >= 1 << 39")
+          .getInt64() != 0) {
     throw_error(Errc::unsupported, "open " + file + ": a version 1 chunk cannot move to version 2");
   }
   db.exec(kMigrateV1ToV2);

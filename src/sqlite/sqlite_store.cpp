@@ -109,7 +109,8 @@ void write_entry(detail::Connection& connection, const std::string& ns, const st
   for (std::size_t seq = 0; seq < value.checksums.size(); ++seq) {
     const std::size_t offset = seq * chunk_size;
     insert_chunk(connection, id, gsl::narrow<std::int64_t>(seq), value.checksums[seq],
-                 value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)), where);
+                 value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)),
+                 where);
   }
 }
 
@@ -464,8 +465,9 @@ std::vector<Meta> SqliteStore::do_put_many(std::span<const PutRequest> batch) {
   std::vector<PreparedValue> prepared;
   prepared.reserve(batch.size());
   for (const PutRequest& request : batch) {
-    prepared.push_back(prepare_value(request.value, request.options, impl_->chunk_size(),
-                                     impl_->where("put_many (nothing stored), at", request.ns, request.key)));
+    prepared.push_back(
+        prepare_value(request.value, request.options, impl_->chunk_size(),
+                      impl_->where("put_many (nothing stored), at", request.ns, request.key)));
   }
   std::size_t current = 0;  // names the failing request in errors
   auto lease = impl_->lease(

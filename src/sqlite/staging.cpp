@@ -1,12 +1,11 @@
 #include "sqlite/staging.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <fstream>
+#include <signal.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace blobcache::detail {
 namespace {
@@ -32,9 +31,7 @@ std::string start_time(long pid) {
   return field;
 }
 
-bool process_exists(long pid) {
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
+bool process_exists(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
@@ -52,7 +49,8 @@ bool staging_owner_gone(std::string_view owner) {
   const std::string_view pid_text =
       first == std::string_view::npos ? owner : owner.substr(first + 1, last - first - 1);
   long pid = 0;
-  const auto [end, error] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+  const auto [end, error] =
+      std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
   if (error != std::errc{} || end != pid_text.data() + pid_text.size() || pid <= 0) return false;
   if (first == std::string_view::npos) return !process_exists(pid);
   // Staged before this boot: its process is gone.

@@ -1,17 +1,17 @@
 // The backend contract: every guarantee a Store makes, one SECTION each.
 #include "blobcache/testing/contract.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <openssl/evp.h>
 #include <sstream>
 #include <streambuf>
 #include <thread>
 
 #include "blobcache/error.hpp"
 #include "blobcache/store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 
@@ -27,7 +27,8 @@ using blobcache::test::errc_of;
 std::string sha256_hex(BytesView bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) return {};
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+    return {};
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) {
@@ -62,7 +63,8 @@ Bytes read_all(BlobReader& reader, std::size_t step) {
 // "" when equal; else a short description (Catch2 would print every byte).
 std::string difference(const Bytes& actual, const Bytes& expected) {
   if (actual == expected) return {};
-  const auto mismatch = std::mismatch(actual.begin(), actual.end(), expected.begin(), expected.end());
+  const auto mismatch =
+      std::mismatch(actual.begin(), actual.end(), expected.begin(), expected.end());
   return "sizes " + std::to_string(actual.size()) + " vs " + std::to_string(expected.size()) +
          ", first difference at byte " + std::to_string(mismatch.first - actual.begin());
 }
@@ -117,9 +119,9 @@ const std::vector<std::string>& bad_names() {
       std::string("del\x7f", 4),
       std::string(1025, 'k'),
       "\xff\xfe",
-      "\xc0\xaf",          // overlong '/'
-      "\xed\xa0\x80",      // UTF-16 surrogate
-      "trunc\xe2\x82",     // truncated sequence
+      "\xc0\xaf",       // overlong '/'
+      "\xed\xa0\x80",   // UTF-16 surrogate
+      "trunc\xe2\x82",  // truncated sequence
   };
   return names;
 }
@@ -227,8 +229,9 @@ void run_store_contract(const StoreContract& contract) {
   }
 
   SECTION("put replaces the value and all of its metadata") {
-    store->put("ns", "k", std::string_view("old value"),
-               {.content_type = "text/old", .expires_at = TimePoint{} + 1h, .metadata = {{"x", "1"}}});
+    store->put(
+        "ns", "k", std::string_view("old value"),
+        {.content_type = "text/old", .expires_at = TimePoint{} + 1h, .metadata = {{"x", "1"}}});
     const Meta second = store->put("ns", "k", std::string_view("new"));
     const auto got = store->get("ns", "k");
     REQUIRE(got.has_value());
@@ -244,7 +247,8 @@ void run_store_contract(const StoreContract& contract) {
     const auto size = GENERATE(std::size_t{0}, std::size_t{1000}, std::size_t{5 * 1024 * 1024 + 3});
     const Bytes data = pattern(size, 11);
     std::istringstream in(std::string(as_text(data)));
-    const Meta meta = store->put_stream("stream", "blob", in, {.content_type = "application/octet-stream"});
+    const Meta meta =
+        store->put_stream("stream", "blob", in, {.content_type = "application/octet-stream"});
     CHECK(meta.size == static_cast<std::int64_t>(size));
     CHECK(meta.etag == sha256_hex(data));
     auto reader = store->open("stream", "blob");
@@ -280,10 +284,12 @@ void run_store_contract(const StoreContract& contract) {
     std::stop_source stop;
     stop.request_stop();
     std::istringstream in(std::string(100'000, 'z'));
-    CHECK(errc_of([&] { store->put_stream("ns", "k", in, {}, stop.get_token()); }) == Errc::cancelled);
+    CHECK(errc_of([&] { store->put_stream("ns", "k", in, {}, stop.get_token()); }) ==
+          Errc::cancelled);
     CHECK(store->get("ns", "k")->text() == "kept");
     std::istringstream in2(std::string(100'000, 'z'));
-    CHECK(errc_of([&] { store->put_stream("ns", "new", in2, {}, stop.get_token()); }) == Errc::cancelled);
+    CHECK(errc_of([&] { store->put_stream("ns", "new", in2, {}, stop.get_token()); }) ==
+          Errc::cancelled);
     CHECK_FALSE(store->get("ns", "new").has_value());
     CHECK(store->list("ns").size() == 1);
   }
@@ -303,7 +309,8 @@ void run_store_contract(const StoreContract& contract) {
     for (const std::string& bad : bad_names()) {
       INFO("name: " << bad);
       std::istringstream in("data");
-      CHECK(errc_of([&] { store->put(bad, "k", std::string_view("v")); }) == Errc::invalid_namespace);
+      CHECK(errc_of([&] { store->put(bad, "k", std::string_view("v")); }) ==
+            Errc::invalid_namespace);
       CHECK(errc_of([&] { store->put("ns", bad, std::string_view("v")); }) == Errc::invalid_key);
       CHECK(errc_of([&] { store->put_stream(bad, "k", in); }) == Errc::invalid_namespace);
       CHECK(errc_of([&] { store->put_stream("ns", bad, in); }) == Errc::invalid_key);
@@ -315,9 +322,11 @@ void run_store_contract(const StoreContract& contract) {
       CHECK(errc_of([&] { store->erase("ns", bad); }) == Errc::invalid_key);
       CHECK(errc_of([&] { store->erase_namespace(bad); }) == Errc::invalid_namespace);
       CHECK(errc_of([&] { store->list(bad); }) == Errc::invalid_namespace);
-      CHECK(errc_of([&] { store->erase_expired(bad, TimePoint{}, 1s); }) == Errc::invalid_namespace);
-      const std::array batch = {PutRequest{.ns = "ns", .key = "good", .value = as_bytes("v"), .options = {}},
-                                PutRequest{.ns = "ns", .key = bad, .value = as_bytes("v"), .options = {}}};
+      CHECK(errc_of([&] { store->erase_expired(bad, TimePoint{}, 1s); }) ==
+            Errc::invalid_namespace);
+      const std::array batch = {
+          PutRequest{.ns = "ns", .key = "good", .value = as_bytes("v"), .options = {}},
+          PutRequest{.ns = "ns", .key = bad, .value = as_bytes("v"), .options = {}}};
       CHECK(errc_of([&] { store->put_many(batch); }) == Errc::invalid_key);
     }
     CHECK(store->list("ns") == before);
@@ -326,8 +335,8 @@ void run_store_contract(const StoreContract& contract) {
   }
 
   SECTION("good names at the edges of the grammar are accepted") {
-    const std::vector<std::string> good = {"a", std::string(1024, 'k'), "a/b/c", "...", ".a", "a.",
-                                           "\xf0\x9f\x98\x80", "sp ace", "~/$HOME"};
+    const std::vector<std::string> good = {"a",  std::string(1024, 'k'), "a/b/c",  "...",    ".a",
+                                           "a.", "\xf0\x9f\x98\x80",     "sp ace", "~/$HOME"};
     for (const std::string& name : good) {
       INFO("name: " << name);
       store->put(name, name, std::string_view("v"));
@@ -339,7 +348,9 @@ void run_store_contract(const StoreContract& contract) {
     constexpr int kThreads = 8;
     constexpr int kRounds = 10;
     std::vector<Bytes> candidates;
-    for (int t = 0; t < kThreads; ++t) candidates.push_back(pattern(64 * 1024 + static_cast<std::size_t>(t) * 977, static_cast<std::uint32_t>(t + 100)));
+    for (int t = 0; t < kThreads; ++t)
+      candidates.push_back(pattern(64 * 1024 + static_cast<std::size_t>(t) * 977,
+                                   static_cast<std::uint32_t>(t + 100)));
     std::atomic<int> torn{0};
     std::atomic<int> errors{0};
     std::vector<std::thread> threads;
@@ -374,11 +385,15 @@ void run_store_contract(const StoreContract& contract) {
   SECTION("updated_at, expires_at and metadata round-trip exactly") {
     const TimePoint expires = TimePoint{} + std::chrono::nanoseconds(1'900'000'000'123'456'789LL);
     const TimePoint early = TimePoint{} + std::chrono::nanoseconds(1);
-    const Meta a = store->put("times", "a", std::string_view("a"), {.content_type = {}, .expires_at = expires, .metadata = {}});
-    const Meta b = store->put("times", "b", std::string_view("b"), {.content_type = {}, .expires_at = early, .metadata = {}});
+    const Meta a = store->put("times", "a", std::string_view("a"),
+                              {.content_type = {}, .expires_at = expires, .metadata = {}});
+    const Meta b = store->put("times", "b", std::string_view("b"),
+                              {.content_type = {}, .expires_at = early, .metadata = {}});
     std::map<std::string, std::string> many;
-    for (int i = 0; i < 100; ++i) many["name-" + std::to_string(i)] = std::string(static_cast<std::size_t>(i), 'v');
-    const Meta c = store->put("times", "c", std::string_view("c"), {.content_type = "x/y", .expires_at = {}, .metadata = many});
+    for (int i = 0; i < 100; ++i)
+      many["name-" + std::to_string(i)] = std::string(static_cast<std::size_t>(i), 'v');
+    const Meta c = store->put("times", "c", std::string_view("c"),
+                              {.content_type = "x/y", .expires_at = {}, .metadata = many});
     CHECK(a.expires_at == expires);
     CHECK(b.expires_at == early);
     CHECK(store->get("times", "a")->meta == a);
@@ -395,10 +410,12 @@ void run_store_contract(const StoreContract& contract) {
 
   SECTION("erase_expired honours expires_at and ttl, with the boundaries") {
     const TimePoint at = TimePoint{} + std::chrono::hours(24 * 365 * 40);
-    const Meta fixed = store->put("exp", "fixed", std::string_view("1"), {.content_type = {}, .expires_at = at, .metadata = {}});
+    const Meta fixed = store->put("exp", "fixed", std::string_view("1"),
+                                  {.content_type = {}, .expires_at = at, .metadata = {}});
     const Meta aged = store->put("exp", "aged", std::string_view("2"));
     const TimePoint far = aged.updated_at + std::chrono::hours(24 * 365 * 100);
-    const Meta pinned = store->put("exp", "pinned", std::string_view("3"), {.content_type = {}, .expires_at = far, .metadata = {}});
+    const Meta pinned = store->put("exp", "pinned", std::string_view("3"),
+                                   {.content_type = {}, .expires_at = far, .metadata = {}});
     store->put("other", "aged", std::string_view("4"));
     const Duration ttl = 10min;
 
@@ -427,9 +444,15 @@ void run_store_contract(const StoreContract& contract) {
   SECTION("put_many stores every request and returns their metas in order") {
     const Bytes big = pattern(70'000, 5);
     const std::array batch = {
-        PutRequest{.ns = "batch", .key = "a", .value = as_bytes("alpha"), .options = {.content_type = "text/plain", .expires_at = {}, .metadata = {}}},
+        PutRequest{.ns = "batch",
+                   .key = "a",
+                   .value = as_bytes("alpha"),
+                   .options = {.content_type = "text/plain", .expires_at = {}, .metadata = {}}},
         PutRequest{.ns = "batch", .key = "b", .value = big, .options = {}},
-        PutRequest{.ns = "batch/2", .key = "a", .value = as_bytes(""), .options = {.content_type = {}, .expires_at = {}, .metadata = {{"m", "1"}}}},
+        PutRequest{.ns = "batch/2",
+                   .key = "a",
+                   .value = as_bytes(""),
+                   .options = {.content_type = {}, .expires_at = {}, .metadata = {{"m", "1"}}}},
     };
     const auto metas = store->put_many(batch);
     REQUIRE(metas.size() == 3);
@@ -470,18 +493,21 @@ void run_store_contract(const StoreContract& contract) {
   SECTION("if_match: the current etag replaces, a stale one fails and writes nothing") {
     const Meta first = store->put("cond", "k", std::string_view("one"));
     if (!store->describe().supports_conditional_put) {
-      CHECK(errc_of([&] { store->put("cond", "k", std::string_view("x"), {.if_match = first.etag}); }) ==
-            Errc::unsupported);
+      CHECK(errc_of([&] {
+              store->put("cond", "k", std::string_view("x"), {.if_match = first.etag});
+            }) == Errc::unsupported);
       CHECK(store->get("cond", "k")->text() == "one");
     } else {
-      const Meta second =
-          store->put("cond", "k", std::string_view("two"), {.content_type = "t/2", .if_match = first.etag});
+      const Meta second = store->put("cond", "k", std::string_view("two"),
+                                     {.content_type = "t/2", .if_match = first.etag});
       CHECK(store->get("cond", "k")->meta == second);
       // `first.etag` is stale now.
-      CHECK(errc_of([&] { store->put("cond", "k", std::string_view("three"), {.if_match = first.etag}); }) ==
-            Errc::precondition_failed);
-      CHECK(errc_of([&] { store->put("cond", "absent", std::string_view("x"), {.if_match = first.etag}); }) ==
-            Errc::precondition_failed);
+      CHECK(errc_of([&] {
+              store->put("cond", "k", std::string_view("three"), {.if_match = first.etag});
+            }) == Errc::precondition_failed);
+      CHECK(errc_of([&] {
+              store->put("cond", "absent", std::string_view("x"), {.if_match = first.etag});
+            }) == Errc::precondition_failed);
       CHECK_FALSE(store->get("cond", "absent").has_value());
       const auto kept = store->get("cond", "k");
       REQUIRE(kept.has_value());
@@ -518,7 +544,9 @@ void run_store_contract(const StoreContract& contract) {
       CHECK(store->get("cond", "new")->meta == created);
       const std::array good = {
           PutRequest{.ns = "cond", .key = "batch-a", .value = as_bytes("a"), .options = absent},
-          PutRequest{.ns = "cond", .key = "new", .value = as_bytes("b"),
+          PutRequest{.ns = "cond",
+                     .key = "new",
+                     .value = as_bytes("b"),
                      .options = {.if_match = created.etag}},
       };
       CHECK(store->put_many(good).size() == 2);
@@ -527,7 +555,8 @@ void run_store_contract(const StoreContract& contract) {
   }
 
   SECTION("a malformed if_match is invalid_argument and writes nothing") {
-    for (const std::string& bad : {std::string("abc"), std::string(64, 'A'), std::string(63, 'a') + "g", std::string(65, 'a')}) {
+    for (const std::string& bad : {std::string("abc"), std::string(64, 'A'),
+                                   std::string(63, 'a') + "g", std::string(65, 'a')}) {
       CHECK(errc_of([&] { store->put("cond", "bad", std::string_view("x"), {.if_match = bad}); }) ==
             Errc::invalid_argument);
     }
@@ -577,8 +606,9 @@ void run_store_contract(const StoreContract& contract) {
       REQUIRE(st != stats.namespaces.end());
       CHECK(st->entries == 2);
       CHECK(st->bytes == 7);
-      CHECK(std::is_sorted(stats.namespaces.begin(), stats.namespaces.end(),
-                           [](const NamespaceStats& a, const NamespaceStats& b) { return a.ns < b.ns; }));
+      CHECK(std::is_sorted(
+          stats.namespaces.begin(), stats.namespaces.end(),
+          [](const NamespaceStats& a, const NamespaceStats& b) { return a.ns < b.ns; }));
       if (contract.counts_hits) {
         CHECK(st->hits == 2);
         CHECK(st->misses == 1);
@@ -606,7 +636,9 @@ void run_store_contract(const StoreContract& contract) {
     SECTION("data persists across instances") {
       const Bytes data = pattern(3 * 1024 * 1024, 9);
       const Meta meta = store->put("persist", "k", data,
-                                   {.content_type = "a/b", .expires_at = TimePoint{} + 123456789ns, .metadata = {{"k", "v"}}});
+                                   {.content_type = "a/b",
+                                    .expires_at = TimePoint{} + 123456789ns,
+                                    .metadata = {{"k", "v"}}});
       store.reset();
       auto reopened = contract.open(backing);
       const auto got = reopened->get("persist", "k");

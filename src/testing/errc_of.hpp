@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "blobcache/error.hpp"
+
 #include "catch_compat.hpp"
 
 namespace blobcache::test {

@@ -1,6 +1,5 @@
 // A consumer of the installed/subproject API: caches a value and reads it back.
 #include <blobcache/blobcache.hpp>
-
 #include <cstdio>
 
 int main() {
@@ -9,6 +8,7 @@ int main() {
   cache.put("greeting", std::string_view("hello from a subproject"));
   const auto blob = cache.get("greeting");
   if (!blob || blob->text() != "hello from a subproject") return 1;
-  std::printf("consumer: %s (blobcache %s)\n", std::string(blob->text()).c_str(), blobcache::kVersion);
+  std::printf("consumer: %s (blobcache %s)\n", std::string(blob->text()).c_str(),
+              blobcache::kVersion);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "blobcache/error.hpp"
+
 #include "metadata_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -16,11 +16,19 @@ bool next_code_point(std::string_view s, std::size_t& i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   int extra = 0;
   std::uint32_t cp = 0;
-  if (b0 < 0x80) { cp = b0; }
-  else if ((b0 & 0xE0) == 0xC0) { extra = 1; cp = b0 & 0x1F; }
-  else if ((b0 & 0xF0) == 0xE0) { extra = 2; cp = b0 & 0x0F; }
-  else if ((b0 & 0xF8) == 0xF0) { extra = 3; cp = b0 & 0x07; }
-  else return false;
+  if (b0 < 0x80) {
+    cp = b0;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    extra = 1;
+    cp = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    extra = 2;
+    cp = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    extra = 3;
+    cp = b0 & 0x07;
+  } else
+    return false;
   if (i + static_cast<std::size_t>(extra) >= s.size()) return false;
   for (int k = 1; k <= extra; ++k) {
     const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
@@ -43,7 +51,8 @@ bool independently_valid(std::string_view name) {
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = name.find('/', start);
-    const std::string_view segment = name.substr(start, slash == std::string_view::npos ? name.size() - start : slash - start);
+    const std::string_view segment =
+        name.substr(start, slash == std::string_view::npos ? name.size() - start : slash - start);
     if (segment.empty() || segment == "." || segment == "..") return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;
@@ -67,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view name(reinterpret_cast<const char*>(data), size);
   const bool valid = blobcache::is_valid_name(name);
   if (accepted(blobcache::validate_key, name, blobcache::Errc::invalid_key) != valid) std::abort();
-  if (accepted(blobcache::validate_namespace, name, blobcache::Errc::invalid_namespace) != valid) std::abort();
+  if (accepted(blobcache::validate_namespace, name, blobcache::Errc::invalid_namespace) != valid)
+    std::abort();
   if (independently_valid(name) != valid) std::abort();
   return 0;
 }

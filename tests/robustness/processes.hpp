@@ -2,16 +2,15 @@
 // kill.
 #pragma once
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
+#include <signal.h>
+#include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 extern char** environ;  // NOLINT: POSIX
@@ -64,7 +63,8 @@ inline Exit wait_for(pid_t pid, std::chrono::seconds limit = std::chrono::second
   return {false, -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
 }
 
-inline Exit run(const std::vector<std::string>& argv, std::chrono::seconds limit = std::chrono::seconds(300)) {
+inline Exit run(const std::vector<std::string>& argv,
+                std::chrono::seconds limit = std::chrono::seconds(300)) {
   return wait_for(spawn(argv), limit);
 }
 

@@ -1,14 +1,14 @@
 // Many processes, kills, corruption, full disks, read-only media and fork:
 // nothing stored is lost or torn. Every test uses real processes and a real
 // SQLite file in its own temporary folder.
-#include <sys/mount.h>
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "blobcache/blobcache.hpp"
+
 #include "catch_compat.hpp"
 #include "processes.hpp"
 #include "sha256_hex.hpp"
@@ -65,7 +65,8 @@ std::int64_t verify_everything(const fs::path& path) {
 // The names of the files in `folder`.
 std::vector<std::string> files_in(const fs::path& folder) {
   std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -74,10 +75,12 @@ TEST_CASE("16 processes opening one new file at the same instant all succeed", "
   test::TempDir dir;
   const fs::path db = dir / "cache" / "new.db";
   const auto start = std::chrono::system_clock::now() + 300ms;
-  const auto start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
+  const auto start_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
   std::vector<pid_t> pids;
   for (int i = 0; i < 16; ++i) {
-    pids.push_back(test::spawn({test::worker_path(), "open", db.string(), std::to_string(start_ns), std::to_string(i)}));
+    pids.push_back(test::spawn(
+        {test::worker_path(), "open", db.string(), std::to_string(start_ns), std::to_string(i)}));
   }
   for (const pid_t pid : pids) {
     const auto exit = test::wait_for(pid, 120s);
@@ -95,7 +98,8 @@ TEST_CASE("4 processes x 2 threads of mixed operations: no errors, no torn reads
   const int ops = test::small_scale() ? 150 : 600;
   std::vector<pid_t> pids;
   for (int p = 0; p < 4; ++p) {
-    pids.push_back(test::spawn({test::worker_path(), "stress", db.string(), std::to_string(p + 1), "2", std::to_string(ops)}));
+    pids.push_back(test::spawn({test::worker_path(), "stress", db.string(), std::to_string(p + 1),
+                                "2", std::to_string(ops)}));
   }
   for (const pid_t pid : pids) {
     const auto exit = test::wait_for(pid, 600s);
@@ -126,7 +130,8 @@ std::chrono::milliseconds time_to_first_write(const fs::path& db) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
 }
 
-TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified file", "[processes][kill]") {
+TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified file",
+          "[processes][kill]") {
   test::TempDir dir;
   const fs::path db = dir / "killed.db";
   std::mt19937 rng(20261123);
@@ -138,9 +143,12 @@ TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified 
   std::int64_t seen = 0;
   for (int round = 0; round < rounds; ++round) {
     INFO("round " << round);
-    const pid_t victim = test::spawn({test::worker_path(), "write", db.string(), std::to_string(2 * round)});
-    const pid_t survivor = test::spawn({test::worker_path(), "write", db.string(), std::to_string(2 * round + 1)});
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % static_cast<unsigned>(max_ms)));
+    const pid_t victim =
+        test::spawn({test::worker_path(), "write", db.string(), std::to_string(2 * round)});
+    const pid_t survivor =
+        test::spawn({test::worker_path(), "write", db.string(), std::to_string(2 * round + 1)});
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(20 + rng() % static_cast<unsigned>(max_ms)));
     ::kill(victim, SIGKILL);
     const auto victim_exit = test::wait_for(victim, 30s);
     CHECK(victim_exit.signal == SIGKILL);  // it was still writing, not failed
@@ -152,7 +160,8 @@ TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified 
   CHECK(seen > 0);
 }
 
-TEST_CASE("a file that is not SQLite: raise names the path, quarantine moves it aside", "[corruption]") {
+TEST_CASE("a file that is not SQLite: raise names the path, quarantine moves it aside",
+          "[corruption]") {
   test::TempDir dir;
   const fs::path db = dir / "cache.db";
   {
@@ -186,7 +195,8 @@ void fill_store(const fs::path& db, int entries) {
   }
 }
 
-TEST_CASE("a truncated file is corrupt: raise names the path, quarantine starts afresh", "[corruption]") {
+TEST_CASE("a truncated file is corrupt: raise names the path, quarantine starts afresh",
+          "[corruption]") {
   test::TempDir dir;
   const fs::path db = dir / "cache.db";
   fill_store(db, 200);
@@ -211,7 +221,8 @@ TEST_CASE("pages overwritten with garbage are corrupt, never silently wrong", "[
     std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
     char header[100];
     file.read(header, sizeof header);
-    const auto raw = static_cast<unsigned>(static_cast<unsigned char>(header[16]) << 8 | static_cast<unsigned char>(header[17]));
+    const auto raw = static_cast<unsigned>(static_cast<unsigned char>(header[16]) << 8 |
+                                           static_cast<unsigned char>(header[17]));
     const std::size_t page_size = raw == 1 ? 65536 : raw;
     std::mt19937 rng(3);
     std::string garbage(page_size * 8, '\0');
@@ -227,7 +238,8 @@ TEST_CASE("pages overwritten with garbage are corrupt, never silently wrong", "[
   store.check();
 }
 
-TEST_CASE("a blob whose bytes rotted is corrupt for that entry; others still read", "[corruption]") {
+TEST_CASE("a blob whose bytes rotted is corrupt for that entry; others still read",
+          "[corruption]") {
   test::TempDir dir;
   const fs::path db = dir / "cache.db";
   const std::string marker = "ROT-MARKER-" + std::string(200, 'm');
@@ -239,7 +251,8 @@ TEST_CASE("a blob whose bytes rotted is corrupt for that entry; others still rea
   }
   {
     std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const std::string bytes((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
     const auto at = bytes.find(marker);
     REQUIRE(at != std::string::npos);
     file.seekp(static_cast<std::streamoff>(at + 3));
@@ -262,10 +275,14 @@ TEST_CASE("a blob whose bytes rotted is corrupt for that entry; others still rea
 }
 
 bool can_mount_tmpfs() {
-  return ::geteuid() == 0 && test::run({"unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"}, 30s).code == 0;
+  return ::geteuid() == 0 &&
+         test::run({"unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"}, 30s)
+                 .code == 0;
 }
 
-TEST_CASE("a full disk gives no_space, keeps every earlier entry, and works again once space is freed", "[disk]") {
+TEST_CASE(
+    "a full disk gives no_space, keeps every earlier entry, and works again once space is freed",
+    "[disk]") {
   if (!can_mount_tmpfs()) {
     WARN("cannot mount a tmpfs here (needs root); the RLIMIT_FSIZE case below still runs");
     return;
@@ -283,7 +300,9 @@ TEST_CASE("a full disk gives no_space, keeps every earlier entry, and works agai
       "cp \"$1\"/cache.db* \"$3\"/";
   const fs::path mount_point = dir / "tmpfs";
   fs::create_directory(mount_point);
-  const auto exit = test::run({"unshare", "-m", "sh", "-c", script, "sh", mount_point.string(), test::worker_path(), dir.path().string()}, 300s);
+  const auto exit = test::run({"unshare", "-m", "sh", "-c", script, "sh", mount_point.string(),
+                               test::worker_path(), dir.path().string()},
+                              300s);
   REQUIRE(exit.exited);
   CHECK(exit.code == 0);
   CHECK(verify_everything(dir / "cache.db") > 100);
@@ -294,7 +313,9 @@ TEST_CASE("a file size limit (RLIMIT_FSIZE) gives no_space and loses nothing", "
   const fs::path db = dir / "cache.db";
   fill_store(db, 20);
   const auto limit = std::to_string(fs::file_size(db) + 3 * 1024 * 1024);
-  const auto exit = test::run({"prlimit", "--fsize=" + limit + ":unlimited", test::worker_path(), "fill", db.string()}, 300s);
+  const auto exit = test::run(
+      {"prlimit", "--fsize=" + limit + ":unlimited", test::worker_path(), "fill", db.string()},
+      300s);
   REQUIRE(exit.exited);
   CHECK(exit.code == 0);
   CHECK(verify_everything(db) > 20);
@@ -303,7 +324,8 @@ TEST_CASE("a file size limit (RLIMIT_FSIZE) gives no_space and loses nothing", "
   CHECK(store.get("after", "limit")->data.size() == 1'000'000);
 }
 
-TEST_CASE("a store file or folder that cannot be written gives read_only naming the path", "[readonly]") {
+TEST_CASE("a store file or folder that cannot be written gives read_only naming the path",
+          "[readonly]") {
   test::TempDir dir;
   const fs::path folder = dir / "ro";
   const fs::path db = folder / "cache.db";
@@ -315,7 +337,8 @@ TEST_CASE("a store file or folder that cannot be written gives read_only naming 
   fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+                              fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
   fs::permissions(db, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   const auto folder_mode = fs::status(folder).permissions();
   const auto file_mode = fs::status(db).permissions();
@@ -333,12 +356,13 @@ TEST_CASE("a store file or folder that cannot be written gives read_only naming 
   CHECK(files_in(folder) == std::vector<std::string>{"cache.db"});
 }
 
-TEST_CASE("a child process using a store inherited through fork() works and deadlocks nothing", "[fork]") {
+TEST_CASE("a child process using a store inherited through fork() works and deadlocks nothing",
+          "[fork]") {
   test::TempDir dir;
   const fs::path db = dir / "cache.db";
   SqliteStore store(options_for(db));
   store.put("ns", "parent", std::string_view("before fork"));
-  (void)store.get("ns", "parent");  // the pool now holds live connections
+  (void)store.get("ns", "parent");           // the pool now holds live connections
   auto reader = store.open("ns", "parent");  // and one is inside a read snapshot
 
   const pid_t pid = ::fork();

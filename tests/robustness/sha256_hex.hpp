@@ -3,7 +3,6 @@
 #pragma once
 
 #include <openssl/evp.h>
-
 #include <stdexcept>
 #include <string>
 

@@ -14,8 +14,8 @@
 //
 // Exit codes: 0 ok, 1 a torn or wrong read, 2 an unexpected error, 3 usage.
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "blobcache/blobcache.hpp"
+
 #include "sha256_hex.hpp"
 
 namespace {
@@ -67,7 +68,9 @@ int stress(const std::string& db, unsigned seed, int threads, int ops) {
         const std::string key = "k" + std::to_string(rng() % 24);
         try {
           switch (rng() % 10) {
-            case 0: case 1: case 2: {  // get
+            case 0:
+            case 1:
+            case 2: {  // get
               if (auto blob = store->get(ns, key); blob && !whole(*blob)) ++torn;
               break;
             }
@@ -75,14 +78,19 @@ int stress(const std::string& db, unsigned seed, int threads, int ops) {
               if (auto reader = store->open(ns, key)) {
                 Bytes data;
                 std::byte buffer[7000];
-                while (const std::size_t n = reader->read(buffer)) data.insert(data.end(), buffer, buffer + n);
+                while (const std::size_t n = reader->read(buffer))
+                  data.insert(data.end(), buffer, buffer + n);
                 if (!whole({data, reader->meta()})) ++torn;
               }
               break;
             }
-            case 4: case 5: {  // put
-              const Bytes value = random_bytes(rng, rng() % 3 == 0 ? 150'000 + rng() % 100'000 : rng() % 3000);
-              const auto meta = store->put(ns, key, value, {.content_type = "x/y", .metadata = {{"seed", std::to_string(seed)}}});
+            case 4:
+            case 5: {  // put
+              const Bytes value =
+                  random_bytes(rng, rng() % 3 == 0 ? 150'000 + rng() % 100'000 : rng() % 3000);
+              const auto meta =
+                  store->put(ns, key, value,
+                             {.content_type = "x/y", .metadata = {{"seed", std::to_string(seed)}}});
               if (meta.etag != sha256_hex(value)) ++torn;
               break;
             }
@@ -92,7 +100,9 @@ int stress(const std::string& db, unsigned seed, int threads, int ops) {
               if (store->put_stream(ns, key, in).etag != sha256_hex(value)) ++torn;
               break;
             }
-            case 7: store->erase(ns, key); break;
+            case 7:
+              store->erase(ns, key);
+              break;
             case 8: {  // list: every listed entry is whole or gone
               for (const auto& object : store->list(ns)) {
                 if (object.meta.etag.size() != 64) ++torn;
@@ -141,7 +151,9 @@ int open_at(const std::string& db, long long start_ns, const std::string& id) {
     const std::string key = "k" + std::to_string(rng() % 32);
     try {
       switch (rng() % 8) {
-        case 0: case 1: case 2:
+        case 0:
+        case 1:
+        case 2:
           store->put(ns, key, random_bytes(rng, rng() % 200'000));
           break;
         case 3: {
@@ -158,7 +170,10 @@ int open_at(const std::string& db, long long start_ns, const std::string& id) {
             keys.push_back("batch" + std::to_string(k));
           }
           std::vector<blobcache::PutRequest> batch;
-          for (int k = 0; k < 20; ++k) batch.push_back({.ns = ns, .key = keys[static_cast<std::size_t>(k)], .value = values[static_cast<std::size_t>(k)]});
+          for (int k = 0; k < 20; ++k)
+            batch.push_back({.ns = ns,
+                             .key = keys[static_cast<std::size_t>(k)],
+                             .value = values[static_cast<std::size_t>(k)]});
           store->put_many(batch);
           break;
         }
@@ -166,7 +181,8 @@ int open_at(const std::string& db, long long start_ns, const std::string& id) {
           if (rng() % 4 == 0) store->erase_namespace(ns);
           break;
         case 6:
-          store->put(ns, key, std::string_view("expiring"), {.expires_at = std::chrono::system_clock::now()});
+          store->put(ns, key, std::string_view("expiring"),
+                     {.expires_at = std::chrono::system_clock::now()});
           store->erase_expired(ns, std::chrono::system_clock::now(), 50ms);
           break;
         case 7:
@@ -194,7 +210,8 @@ int fill(const std::string& db) {
       stored.emplace_back(key, store->put("fill", key, value).etag);
     } catch (const blobcache::Error& e) {
       if (e.code() != blobcache::Errc::no_space) {
-        std::cerr << "fill: expected no_space, got " << blobcache::errc_name(e.errc()) << ": " << e.what() << "\n";
+        std::cerr << "fill: expected no_space, got " << blobcache::errc_name(e.errc()) << ": "
+                  << e.what() << "\n";
         return 2;
       }
       std::cerr << "fill: " << stored.size() << " entries stored before: " << e.what() << "\n";
@@ -225,8 +242,8 @@ int read_only(const std::string& db) {
     return 1;
   } catch (const blobcache::Error& e) {
     if (e.code() != blobcache::Errc::read_only || !names_path(e, db)) {
-      std::cerr << "readonly: expected read_only naming the path, got " << blobcache::errc_name(e.errc())
-                << ": " << e.what() << "\n";
+      std::cerr << "readonly: expected read_only naming the path, got "
+                << blobcache::errc_name(e.errc()) << ": " << e.what() << "\n";
       return 2;
     }
   }
@@ -247,10 +264,12 @@ int read_only(const std::string& db) {
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 5 && args[0] == "stress") {
-    return stress(args[1], static_cast<unsigned>(std::stoul(args[2])), std::stoi(args[3]), std::stoi(args[4]));
+    return stress(args[1], static_cast<unsigned>(std::stoul(args[2])), std::stoi(args[3]),
+                  std::stoi(args[4]));
   }
   if (args.size() == 4 && args[0] == "open") return open_at(args[1], std::stoll(args[2]), args[3]);
-  if (args.size() == 3 && args[0] == "write") write_forever(args[1], static_cast<unsigned>(std::stoul(args[2])));
+  if (args.size() == 3 && args[0] == "write")
+    write_forever(args[1], static_cast<unsigned>(std::stoul(args[2])));
   if (args.size() == 2 && args[0] == "fill") return fill(args[1]);
   if (args.size() == 2 && args[0] == "readonly") return read_only(args[1]);
   std::cerr << "usage: worker stress|open|write|fill|readonly ...\n";

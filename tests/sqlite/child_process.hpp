@@ -2,16 +2,15 @@
 // (a real exec, not a fork), with extra environment variables.
 #pragma once
 
+#include <cstdlib>
 #include <fcntl.h>
+#include <map>
 #include <spawn.h>
+#include <stdexcept>
+#include <string>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <map>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 extern char** environ;  // NOLINT: POSIX
@@ -19,12 +18,13 @@ extern char** environ;  // NOLINT: POSIX
 namespace blobcache::test {
 
 struct ChildResult {
-  int exit_code = -1;          // -1 when killed by a signal
-  long max_rss_kib = 0;        // the child's ru_maxrss
+  int exit_code = -1;    // -1 when killed by a signal
+  long max_rss_kib = 0;  // the child's ru_maxrss
 };
 
 // Runs `/proc/self/exe <test_name>` with `env` added, and waits for it.
-inline ChildResult run_child_test(const std::string& test_name, const std::map<std::string, std::string>& env) {
+inline ChildResult run_child_test(const std::string& test_name,
+                                  const std::map<std::string, std::string>& env) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
   for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);

@@ -1,17 +1,18 @@
 // The on-disk schema: the chunk rowid layout, its limits, and the migration
 // from version 1.
+#include "sqlite/schema.hpp"
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <random>
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sqlite/rows.hpp"
-#include "sqlite/schema.hpp"
 #include "temp_dir.hpp"
 #include "tuning_scope.hpp"
 
@@ -24,7 +25,8 @@ using test::TuningScope;
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
   Bytes bytes(size);
-  std::generate(bytes.begin(), bytes.end(), [&] { return static_cast<std::byte>(generator() >> 7); });
+  std::generate(bytes.begin(), bytes.end(),
+                [&] { return static_cast<std::byte>(generator() >> 7); });
   return bytes;
 }
 
@@ -53,10 +55,11 @@ PRAGMA user_version = 1;
 
 // Writes `value` as entry `id` in a version 1 file, chunks of `chunk` bytes
 // stored out of rowid order (version 1 found them through its index).
-void insert_v1_entry(SQLite::Database& db, std::int64_t id, const std::string& key, const Bytes& value,
-                     std::size_t chunk) {
-  SQLite::Statement entry(db,
-                          "INSERT INTO entries VALUES(?1, 'ns', ?2, ?3, 1, NULL, ?4, 'application/octet-stream', x'')");
+void insert_v1_entry(SQLite::Database& db, std::int64_t id, const std::string& key,
+                     const Bytes& value, std::size_t chunk) {
+  SQLite::Statement entry(
+      db,
+      "INSERT INTO entries VALUES(?1, 'ns', ?2, ?3, 1, NULL, ?4, 'application/octet-stream', x'')");
   entry.bind(1, id);
   entry.bind(2, key);
   entry.bind(3, static_cast<std::int64_t>(value.size()));
@@ -65,8 +68,10 @@ void insert_v1_entry(SQLite::Database& db, std::int64_t id, const std::string& k
   const std::int64_t chunks = static_cast<std::int64_t>((value.size() + chunk - 1) / chunk);
   for (std::int64_t seq = chunks - 1; seq >= 0; --seq) {
     const auto offset = static_cast<std::size_t>(seq) * chunk;
-    const BytesView bytes = BytesView(value).subspan(offset, std::min(chunk, value.size() - offset));
-    SQLite::Statement insert(db, "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)");
+    const BytesView bytes =
+        BytesView(value).subspan(offset, std::min(chunk, value.size() - offset));
+    SQLite::Statement insert(
+        db, "INSERT INTO chunks(entry_id, seq, checksum, data) VALUES(?1, ?2, ?3, ?4)");
     insert.bind(1, id);
     insert.bind(2, seq);
     insert.bind(3, detail::chunk_checksum(bytes, seq));
@@ -75,14 +80,17 @@ void insert_v1_entry(SQLite::Database& db, std::int64_t id, const std::string& k
   }
 }
 
-TEST_CASE("a chunk's rowid is its entry's id and its seq; limits give clear errors", "[sqlite][schema]") {
+TEST_CASE("a chunk's rowid is its entry's id and its seq; limits give clear errors",
+          "[sqlite][schema]") {
   const detail::Where where{.operation = "put", .file = "x.db", .ns = "ns", .key = "k"};
   CHECK(detail::chunk_rowid(5, 3, where) == (std::int64_t{5} << 24 | 3));
   CHECK(detail::chunk_rowid(detail::kMaxEntryId, detail::kMaxChunksPerValue - 1, where) ==
         std::numeric_limits<std::int64_t>::max());
-  CHECK(errc_of([&] { detail::chunk_rowid(5, detail::kMaxChunksPerValue, where); }) == Errc::too_large);
+  CHECK(errc_of([&] { detail::chunk_rowid(5, detail::kMaxChunksPerValue, where); }) ==
+        Errc::too_large);
   CHECK(errc_of([&] { detail::chunk_rowid(5, -1, where); }) == Errc::too_large);
-  CHECK(errc_of([&] { detail::chunk_rowid(detail::kMaxEntryId + 1, 0, where); }) == Errc::unsupported);
+  CHECK(errc_of([&] { detail::chunk_rowid(detail::kMaxEntryId + 1, 0, where); }) ==
+        Errc::unsupported);
 }
 
 TEST_CASE("an entry's chunks sit at computed rowids and need no index", "[sqlite][schema]") {
@@ -98,13 +106,19 @@ TEST_CASE("an entry's chunks sit at computed rowids and need no index", "[sqlite
   const std::int64_t a = integer_of(file, "SELECT id FROM entries WHERE key = 'a'");
   const std::int64_t b = integer_of(file, "SELECT id FROM entries WHERE key = 'b'");
   CHECK(integer_of(file, "SELECT group_concat(id) = " + std::to_string(a << 24) + " || ',' || " +
-                             std::to_string((a << 24) | 1) + " || ',' || " + std::to_string((a << 24) | 2) +
-                             " || ',' || " + std::to_string(b << 24) + " FROM (SELECT id FROM chunks ORDER BY id)") == 1);
-  CHECK(integer_of(file, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'chunks'") == 0);
+                             std::to_string((a << 24) | 1) + " || ',' || " +
+                             std::to_string((a << 24) | 2) + " || ',' || " +
+                             std::to_string(b << 24) +
+                             " FROM (SELECT id FROM chunks ORDER BY id)") == 1);
+  CHECK(integer_of(
+            file,
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'chunks'") ==
+        0);
   CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
 }
 
-TEST_CASE("a put of more chunks than a value may hold is too_large and stores nothing", "[sqlite][schema]") {
+TEST_CASE("a put of more chunks than a value may hold is too_large and stores nothing",
+          "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "big.db";
   const TuningScope restore;
@@ -130,12 +144,17 @@ TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[
     insert_v1_entry(db, 11, "empty", {}, 1000);
   }
   SECTION("a read-only open asks for a writable one first") {
-    CHECK(errc_of([&] { SqliteStore store({.path = file, .read_only = true}); }) == Errc::unsupported);
+    CHECK(errc_of([&] { SqliteStore store({.path = file, .read_only = true}); }) ==
+          Errc::unsupported);
   }
   SECTION("a writable open migrates") {
     SqliteStore store({.path = file});
     CHECK(integer_of(file, "PRAGMA user_version") == 2);
-    CHECK(integer_of(file, "SELECT count(*) FROM sqlite_schema WHERE name IN ('chunks_by_entry', 'chunks_v1')") == 0);
+    CHECK(
+        integer_of(
+            file,
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('chunks_by_entry', 'chunks_v1')") ==
+        0);
     CHECK(store.get("ns", "big")->data == big);
     CHECK(store.get("ns", "small")->data == small);
     CHECK(store.get("ns", "empty")->data.empty());

@@ -2,7 +2,6 @@
 // mapped_get_min_bytes): same bytes, same corruption checks, one snapshot,
 // and never for a streaming reader. Its own program: it changes tuning().
 #include <SQLiteCpp/Database.h>
-
 #include <algorithm>
 #include <atomic>
 #include <fstream>
@@ -12,6 +11,7 @@
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sha256.hpp"
@@ -30,7 +30,8 @@ constexpr std::size_t kChunk = 256 * 1024;
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
   Bytes bytes(size);
-  std::generate(bytes.begin(), bytes.end(), [&] { return static_cast<std::byte>(generator() >> 7); });
+  std::generate(bytes.begin(), bytes.end(),
+                [&] { return static_cast<std::byte>(generator() >> 7); });
   return bytes;
 }
 
@@ -42,7 +43,8 @@ bool file_is_mapped(const std::filesystem::path& file) {
   std::ifstream maps("/proc/self/maps");
   const std::string name = std::filesystem::canonical(file).string();
   for (std::string line; std::getline(maps, line);) {
-    if (line.size() >= name.size() && line.compare(line.size() - name.size(), name.size(), name) == 0) {
+    if (line.size() >= name.size() &&
+        line.compare(line.size() - name.size(), name.size(), name) == 0) {
       return true;
     }
   }
@@ -66,8 +68,8 @@ TEST_CASE("values at and above the threshold come back byte-identical through th
   const auto file = dir / "mapped.db";
   SqliteStore store({.path = file});
   store.put("ns", "small", std::string_view("tiny"));
-  const std::size_t size = GENERATE_COPY(threshold - 1, threshold, threshold + 1, kChunk - 1, kChunk,
-                                         kChunk + 1, 3 * kChunk, 3 * kChunk + 17);
+  const std::size_t size = GENERATE_COPY(threshold - 1, threshold, threshold + 1, kChunk - 1,
+                                         kChunk, kChunk + 1, 3 * kChunk, 3 * kChunk + 17);
   INFO("size " << size);
   const Bytes value = pattern(size, static_cast<std::uint32_t>(size));
   const Meta meta = store.put("ns", "k", value);
@@ -127,7 +129,7 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
     SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
     db.exec(
         "UPDATE chunks SET data = substr(data, 1, 100) || x'00' || substr(data, 102)"
-         " WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
+        " WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
   }
   for (int attempt = 0; attempt < 2; ++attempt) {  // probe path, then mapped first
     const std::uint64_t mapped_before = mapped_gets();
@@ -144,8 +146,9 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
     CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
     {
       SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec("DELETE FROM chunks WHERE id > ((SELECT id FROM entries WHERE key = 'ok') << 24)"
-              " AND id < ((SELECT id FROM entries WHERE key = 'ok') + 1) << 24");
+      db.exec(
+          "DELETE FROM chunks WHERE id > ((SELECT id FROM entries WHERE key = 'ok') << 24)"
+          " AND id < ((SELECT id FROM entries WHERE key = 'ok') + 1) << 24");
       db.exec("UPDATE entries SET size = size + 1 WHERE key = 'ok'");
     }
     CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
@@ -153,8 +156,9 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
   SECTION("a chunk whose bytes became a number is corrupt, not an I/O error") {
     {
       SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec("UPDATE chunks SET data = 7"
-              " WHERE id = ((SELECT id FROM entries WHERE key = 'ok') << 24)");
+      db.exec(
+          "UPDATE chunks SET data = 7"
+          " WHERE id = ((SELECT id FROM entries WHERE key = 'ok') << 24)");
     }
     CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
   }
@@ -195,7 +199,8 @@ TEST_CASE("an entry replaced between the size probe and the mapped read comes ba
   }
 }
 
-TEST_CASE("gets beside a writer replacing a big value never return a mix", "[sqlite][mapped][threads]") {
+TEST_CASE("gets beside a writer replacing a big value never return a mix",
+          "[sqlite][mapped][threads]") {
   const TuningScope scope;
   const test::TempDir dir;
   const auto file = dir / "mix.db";
@@ -242,7 +247,8 @@ TEST_CASE("open() streams without mapping the file; a read-only store maps its g
     Bytes buffer(64 * 1024);
     Bytes read_back;
     for (std::size_t n = 0; (n = reader->read(buffer)) != 0;) {
-      read_back.insert(read_back.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+      read_back.insert(read_back.end(), buffer.begin(),
+                       buffer.begin() + static_cast<std::ptrdiff_t>(n));
     }
     CHECK(read_back == value);
     CHECK_FALSE(file_is_mapped(file));

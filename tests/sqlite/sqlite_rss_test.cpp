@@ -6,6 +6,7 @@
 #include <streambuf>
 
 #include "blobcache/sqlite_store.hpp"
+
 #include "catch_compat.hpp"
 #include "child_process.hpp"
 #include "sha256.hpp"
@@ -65,7 +66,8 @@ TEST_CASE("child: stream 1 GiB in and out", "[.rss_child]") {
 
 TEST_CASE("a 1 GiB put_stream and open() keep peak RSS under 64 MiB", "[sqlite][memory]") {
   const test::TempDir dir;
-  const auto result = test::run_child_test("[.rss_child]", {{"BLOBCACHE_TEST_DB", (dir / "big.db").string()}});
+  const auto result =
+      test::run_child_test("[.rss_child]", {{"BLOBCACHE_TEST_DB", (dir / "big.db").string()}});
   INFO("child peak RSS: " << result.max_rss_kib << " KiB");
   CHECK(result.exit_code == 0);
   CHECK(result.max_rss_kib > 0);

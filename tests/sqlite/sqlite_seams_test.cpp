@@ -1,13 +1,13 @@
 // SqliteStore's seams, tested without the conditions they stand for: how
 // SQLite and OS errors become Errc, which filesystems count as network
 // ones, the lock-wait schedule, and what a cheap open leaves to later reads.
-#include <sqlite3.h>
-
 #include <cerrno>
 #include <fstream>
 #include <random>
+#include <sqlite3.h>
 
 #include "blobcache/sqlite_store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sqlite/busy_handler.hpp"
@@ -22,9 +22,10 @@ using namespace std::chrono_literals;
 using detail::errc_of_sqlite;
 using test::errc_of;
 
-TEST_CASE("an IOERR whose OS error is a full disk, quota or file size limit is no_space", "[sqlite][errors]") {
-  for (const int code : {SQLITE_IOERR, SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC, SQLITE_IOERR_TRUNCATE,
-                         SQLITE_IOERR_SHMSIZE}) {
+TEST_CASE("an IOERR whose OS error is a full disk, quota or file size limit is no_space",
+          "[sqlite][errors]") {
+  for (const int code : {SQLITE_IOERR, SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC,
+                         SQLITE_IOERR_TRUNCATE, SQLITE_IOERR_SHMSIZE}) {
     INFO("SQLite code " << code);
     CHECK(errc_of_sqlite(code, ENOSPC, false) == Errc::no_space);
     CHECK(errc_of_sqlite(code, EDQUOT, false) == Errc::no_space);
@@ -42,7 +43,8 @@ TEST_CASE("an IOERR whose OS error is a full disk, quota or file size limit is n
   CHECK(errc_of_sqlite(SQLITE_CANTOPEN, ENOENT, false) == Errc::io);
 }
 
-TEST_CASE("network filesystems are told apart by statfs type and FUSE mount type", "[sqlite][files]") {
+TEST_CASE("network filesystems are told apart by statfs type and FUSE mount type",
+          "[sqlite][files]") {
   using detail::network_filesystem_name;
   CHECK(network_filesystem_name(0x6969) == "NFS");
   CHECK(network_filesystem_name(0xFF534D42) == "CIFS");
@@ -55,8 +57,8 @@ TEST_CASE("network filesystems are told apart by statfs type and FUSE mount type
   CHECK(network_filesystem_name(0x0BD00BD0) == "Lustre");
   CHECK(network_filesystem_name(0x47504653) == "GPFS");
   // Local filesystems: ext4, xfs, btrfs, tmpfs, overlayfs, zfs.
-  for (const unsigned long local : {0xEF53UL, 0x58465342UL, 0x9123683EUL, 0x01021994UL, 0x794C7630UL,
-                                    0x2FC12FC1UL}) {
+  for (const unsigned long local :
+       {0xEF53UL, 0x58465342UL, 0x9123683EUL, 0x01021994UL, 0x794C7630UL, 0x2FC12FC1UL}) {
     CHECK(network_filesystem_name(local).empty());
   }
   // FUSE (0x65735546) is decided by the mount's type.

@@ -3,22 +3,22 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
 #include <set>
+#include <sqlite3.h>
 #include <sstream>
 #include <streambuf>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include "blobcache/error.hpp"
 #include "blobcache/testing/contract.hpp"
+
 #include "catch_compat.hpp"
 #include "child_process.hpp"
 #include "errc_of.hpp"
@@ -45,7 +45,8 @@ std::string message_of(const std::function<void()>& operation) {
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
   Bytes bytes(size);
-  std::generate(bytes.begin(), bytes.end(), [&] { return static_cast<std::byte>(generator() >> 7); });
+  std::generate(bytes.begin(), bytes.end(),
+                [&] { return static_cast<std::byte>(generator() >> 7); });
   return bytes;
 }
 
@@ -64,7 +65,8 @@ unsigned mode_of(const std::filesystem::path& path) {
 
 std::set<std::string> names_in(const std::filesystem::path& folder) {
   std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) names.insert(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    names.insert(entry.path().filename().string());
   return names;
 }
 
@@ -102,13 +104,16 @@ TEST_CASE("SqliteStore keeps the store contract", "[sqlite][contract]") {
 TEST_CASE("child: write an entry for the parent", "[.child_writer]") {
   SqliteStore store({.path = test::child_env("BLOBCACHE_TEST_DB")});
   store.put("cross", "process", pattern(1'000'000, 3),
-            {.content_type = "application/x-test", .expires_at = TimePoint{} + 42ns, .metadata = {{"by", "child"}}});
+            {.content_type = "application/x-test",
+             .expires_at = TimePoint{} + 42ns,
+             .metadata = {{"by", "child"}}});
 }
 
 TEST_CASE("data written by another process is read back", "[sqlite][process]") {
   const test::TempDir dir;
   const auto file = dir / "shared.db";
-  const auto child = test::run_child_test("[.child_writer]", {{"BLOBCACHE_TEST_DB", file.string()}});
+  const auto child =
+      test::run_child_test("[.child_writer]", {{"BLOBCACHE_TEST_DB", file.string()}});
   REQUIRE(child.exit_code == 0);
   SqliteStore store({.path = file});
   const auto got = store.get("cross", "process");
@@ -139,8 +144,9 @@ TEST_CASE("erase_expired and erase_namespace are single indexed statements", "[s
   const auto file = dir / "plan.db";
   { SqliteStore store({.path = file}); }
   SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
-  for (const auto id : {detail::Sql::erase_expired_by_expiry, detail::Sql::erase_expired_by_expiry_or_age,
-                        detail::Sql::erase_namespace}) {
+  for (const auto id :
+       {detail::Sql::erase_expired_by_expiry, detail::Sql::erase_expired_by_expiry_or_age,
+        detail::Sql::erase_namespace}) {
     const std::string plan = query_plan(db, detail::sql_text(id));
     INFO(detail::sql_text(id) << "\n" << plan);
     CHECK(plan.find("SCAN") == std::string::npos);
@@ -155,7 +161,8 @@ TEST_CASE("erase_expired and erase_namespace are single indexed statements", "[s
     }
   }
   // Reads stream chunks in order from the index: no sort holding every chunk.
-  for (const auto id : {detail::Sql::get_entry_with_chunks, detail::Sql::get_entry_with_chunk_ids, detail::Sql::read_chunk, detail::Sql::list_entries}) {
+  for (const auto id : {detail::Sql::get_entry_with_chunks, detail::Sql::get_entry_with_chunk_ids,
+                        detail::Sql::read_chunk, detail::Sql::list_entries}) {
     const std::string plan = query_plan(db, detail::sql_text(id));
     INFO(detail::sql_text(id) << "\n" << plan);
     CHECK(plan.find("SCAN") == std::string::npos);
@@ -175,14 +182,16 @@ TEST_CASE("the folder holds only the database and SQLite's -wal/-shm", "[sqlite]
     std::istringstream cancelled(std::string(600'000, 'y'));
     std::stop_source stop;
     stop.request_stop();
-    CHECK(errc_of([&] { store.put_stream("ns", "c", cancelled, {}, stop.get_token()); }) == Errc::cancelled);
+    CHECK(errc_of([&] { store.put_stream("ns", "c", cancelled, {}, stop.get_token()); }) ==
+          Errc::cancelled);
     store.erase("ns", "a");
     store.erase_expired("ns", TimePoint::max(), 1s);
     store.erase_namespace("ns");
     const auto names = names_in(folder);
-    CHECK(std::includes(std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.begin(),
-                        std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.end(),
-                        names.begin(), names.end()));
+    CHECK(std::includes(
+        std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.begin(),
+        std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.end(),
+        names.begin(), names.end()));
   }
   CHECK(names_in(folder) == std::set<std::string>{"blobcache.db"});
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 0);
@@ -221,8 +230,10 @@ TEST_CASE("a file with a newer schema version is unsupported", "[sqlite][schema]
     db.exec("PRAGMA user_version = 99");
   }
   CHECK(errc_of([&] { SqliteStore store({.path = file}); }) == Errc::unsupported);
-  CHECK(errc_of([&] { SqliteStore store({.path = file, .read_only = true}); }) == Errc::unsupported);
-  CHECK(message_of([&] { SqliteStore store({.path = file}); }).find(file.string()) != std::string::npos);
+  CHECK(errc_of([&] { SqliteStore store({.path = file, .read_only = true}); }) ==
+        Errc::unsupported);
+  CHECK(message_of([&] { SqliteStore store({.path = file}); }).find(file.string()) !=
+        std::string::npos);
 }
 
 TEST_CASE("a read-only store cannot write and writes nothing", "[sqlite][read_only]") {
@@ -243,7 +254,8 @@ TEST_CASE("a read-only store cannot write and writes nothing", "[sqlite][read_on
     CHECK(errc_of([&] { store.put("ns", "k", std::string_view("new")); }) == Errc::read_only);
     std::istringstream in("data");
     CHECK(errc_of([&] { store.put_stream("ns", "s", in); }) == Errc::read_only);
-    const std::array batch = {PutRequest{.ns = "ns", .key = "b", .value = as_bytes("v"), .options = {}}};
+    const std::array batch = {
+        PutRequest{.ns = "ns", .key = "b", .value = as_bytes("v"), .options = {}}};
     CHECK(errc_of([&] { store.put_many(batch); }) == Errc::read_only);
     CHECK(errc_of([&] { store.erase("ns", "k"); }) == Errc::read_only);
     CHECK(errc_of([&] { store.erase_namespace("ns"); }) == Errc::read_only);
@@ -257,11 +269,13 @@ TEST_CASE("a read-only store cannot write and writes nothing", "[sqlite][read_on
   for (const auto& name : names_in(dir.path())) {
     CHECK((names_before.count(name) == 1 || name == "ro.db-wal" || name == "ro.db-shm"));
   }
-  if (std::filesystem::exists(file.string() + "-wal")) CHECK(std::filesystem::file_size(file.string() + "-wal") == 0);
+  if (std::filesystem::exists(file.string() + "-wal"))
+    CHECK(std::filesystem::file_size(file.string() + "-wal") == 0);
 
   SECTION("a missing file is an error naming the path") {
     const auto missing = dir / "missing.db";
-    const std::string message = message_of([&] { SqliteStore store({.path = missing, .read_only = true}); });
+    const std::string message =
+        message_of([&] { SqliteStore store({.path = missing, .read_only = true}); });
     CHECK(message.find(missing.string()) != std::string::npos);
     CHECK(errc_of([&] { SqliteStore store({.path = missing, .read_only = true}); }) == Errc::io);
     CHECK_FALSE(std::filesystem::exists(missing));
@@ -298,11 +312,14 @@ TEST_CASE("default_path follows XDG_CACHE_HOME, then HOME", "[sqlite][path]") {
   const std::string saved_home = test::child_env("HOME");
   ::setenv("XDG_CACHE_HOME", "/xdg/cache", 1);
   ::setenv("HOME", "/home/someone", 1);
-  CHECK(SqliteStore::default_path("myapp") == std::filesystem::path("/xdg/cache/myapp/blobcache.db"));
+  CHECK(SqliteStore::default_path("myapp") ==
+        std::filesystem::path("/xdg/cache/myapp/blobcache.db"));
   ::setenv("XDG_CACHE_HOME", "relative/ignored", 1);
-  CHECK(SqliteStore::default_path("myapp") == std::filesystem::path("/home/someone/.cache/myapp/blobcache.db"));
+  CHECK(SqliteStore::default_path("myapp") ==
+        std::filesystem::path("/home/someone/.cache/myapp/blobcache.db"));
   ::unsetenv("XDG_CACHE_HOME");
-  CHECK(SqliteStore::default_path("myapp") == std::filesystem::path("/home/someone/.cache/myapp/blobcache.db"));
+  CHECK(SqliteStore::default_path("myapp") ==
+        std::filesystem::path("/home/someone/.cache/myapp/blobcache.db"));
   CHECK(errc_of([] { SqliteStore::default_path("a/b"); }) == Errc::invalid_argument);
   CHECK(errc_of([] { SqliteStore::default_path(".."); }) == Errc::invalid_argument);
   CHECK(errc_of([] { SqliteStore::default_path(""); }) == Errc::invalid_argument);
@@ -315,7 +332,8 @@ TEST_CASE("default_path follows XDG_CACHE_HOME, then HOME", "[sqlite][path]") {
 TEST_CASE("bad options and places give the right Errc", "[sqlite][errors]") {
   const test::TempDir dir;
   CHECK(errc_of([] { SqliteStore store(SqliteOptions{}); }) == Errc::invalid_argument);
-  CHECK(errc_of([&] { SqliteStore store({.path = dir / "x.db", .busy_timeout = -1ms}); }) == Errc::invalid_argument);
+  CHECK(errc_of([&] { SqliteStore store({.path = dir / "x.db", .busy_timeout = -1ms}); }) ==
+        Errc::invalid_argument);
   if (::geteuid() != 0) {  // root writes anywhere
     const auto locked = dir / "locked";
     std::filesystem::create_directory(locked);
@@ -452,7 +470,8 @@ class DyingBuffer final : public std::streambuf {
   std::size_t served_ = 0;
 };
 
-TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible", "[sqlite][stream]") {
+TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible",
+          "[sqlite][stream]") {
   const test::TempDir dir;
   const auto file = dir / "killed.db";
   { SqliteStore store({.path = file}); }
@@ -520,7 +539,8 @@ TEST_CASE("a put_stream still running is neither visible nor reclaimed", "[sqlit
     store.put_stream("ns", "live", in);
   });
   const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (count_rows(file, "SELECT count(*) FROM chunks") < 4 && std::chrono::steady_clock::now() < deadline) {
+  while (count_rows(file, "SELECT count(*) FROM chunks") < 4 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(2ms);
   }
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 4);
@@ -569,9 +589,12 @@ TEST_CASE("a corrupt file is raised or quarantined at open", "[sqlite][corrupt]"
     out << std::string(8192, 'G');
   }
   SECTION("raise") {
-    const std::string message = message_of([&] { SqliteStore store({.path = file, .on_corruption = OnCorruption::raise}); });
+    const std::string message = message_of(
+        [&] { SqliteStore store({.path = file, .on_corruption = OnCorruption::raise}); });
     CHECK(message.find(file.string()) != std::string::npos);
-    CHECK(errc_of([&] { SqliteStore store({.path = file, .on_corruption = OnCorruption::raise}); }) == Errc::corrupt);
+    CHECK(errc_of([&] {
+            SqliteStore store({.path = file, .on_corruption = OnCorruption::raise});
+          }) == Errc::corrupt);
     CHECK(file_bytes(file) == std::string(8192, 'G'));
   }
   SECTION("quarantine") {
@@ -580,7 +603,8 @@ TEST_CASE("a corrupt file is raised or quarantined at open", "[sqlite][corrupt]"
     const auto moved = *store.quarantined();
     CHECK(moved.parent_path() == dir.path());
     CHECK(moved.filename().string().rfind("bad.db.corrupt-", 0) == 0);
-    CHECK(moved.filename().string().size() == std::string("bad.db.corrupt-20250101T000000Z").size());
+    CHECK(moved.filename().string().size() ==
+          std::string("bad.db.corrupt-20250101T000000Z").size());
     CHECK(file_bytes(moved) == std::string(8192, 'G'));
     store.put("ns", "k", std::string_view("fresh"));
     CHECK(store.get("ns", "k")->text() == "fresh");

@@ -26,13 +26,20 @@ int main(int argc, char** argv) {
   auto clock = std::make_shared<FixedClock>();
   SqliteStore store({.path = argv[1], .clock = clock});
   store.put("docs", "readme", std::string_view("hello, old version"),
-            {.content_type = "text/plain", .expires_at = {}, .metadata = {{"lang", "en"}, {"", "empty name"}}});
+            {.content_type = "text/plain",
+             .expires_at = {},
+             .metadata = {{"lang", "en"}, {"", "empty name"}}});
   store.put("docs", "expired", pattern(1000, 1),
-            {.content_type = {}, .expires_at = TimePoint{} + 1'600'000'000'000'000'000ns, .metadata = {}});
+            {.content_type = {},
+             .expires_at = TimePoint{} + 1'600'000'000'000'000'000ns,
+             .metadata = {}});
   store.put("docs", "later", pattern(5000, 2),
-            {.content_type = {}, .expires_at = TimePoint{} + 4'000'000'000'000'000'000ns, .metadata = {}});
+            {.content_type = {},
+             .expires_at = TimePoint{} + 4'000'000'000'000'000'000ns,
+             .metadata = {}});
   store.put("docs", "empty", std::string_view(""));
-  store.put("media/video", "two-chunks", pattern(256 * 1024 + 4096, 3), {.content_type = "video/mp4"});
+  store.put("media/video", "two-chunks", pattern(256 * 1024 + 4096, 3),
+            {.content_type = "video/mp4"});
   std::istringstream stream(std::string(70'000, 'z'));
   store.put_stream("media/video", "streamed", stream);
   store.put("other", "a/b/c", pattern(100, 4));
