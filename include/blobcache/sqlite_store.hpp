@@ -14,6 +14,10 @@
 
 namespace blobcache {
 
+namespace detail {
+class SqliteStoreAccess;
+}  // namespace detail
+
 // SQLite synchronous=NORMAL or FULL under WAL. normal: a power loss may lose
 // the last commits but never corrupts; full: every commit is durable once
 // the call returns. Neither survives a disk that acknowledges flushes it
@@ -129,6 +133,8 @@ class SqliteStore final : public Store {
 
  private:
   class Impl;
+  friend class detail::SqliteStoreAccess;  // the internal open path (tests, benchmark)
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

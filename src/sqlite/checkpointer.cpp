@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sqlite/connection_pool.hpp"
+#include "sqlite/sqlite_error.hpp"
 
 namespace blobcache::detail {
 
@@ -25,26 +26,27 @@ struct Checkpointer::Shared {
   std::atomic<int> wal_pages{0};
   bool stop = false;   // GUARDED_BY(mutex)
   std::thread thread;  // GUARDED_BY(mutex)
+  // What counts() reports.
+  std::atomic<std::uint64_t> background{0};
+  std::atomic<std::uint64_t> inline_{0};
+  std::atomic<std::uint64_t> failed{0};
 };
 
 namespace {
-
-std::atomic<std::uint64_t> background_count{0};
-std::atomic<std::uint64_t> inline_count{0};
-std::atomic<std::uint64_t> failed_count{0};
 
 // PASSIVE: never waits for readers or writers, so it never blocks a put.
 // BUSY means another connection (or process) is checkpointing: its work
 // serves us too. Errors are dropped: the next commit past the threshold
 // tries again. Returns whether it ran.
-bool checkpoint_passive(sqlite3* db, std::atomic<std::uint64_t>& done, int* wal_pages = nullptr,
+bool checkpoint_passive(sqlite3* db, std::atomic<std::uint64_t>& done,
+                        std::atomic<std::uint64_t>& failed, int* wal_pages = nullptr,
                         int* copied = nullptr) noexcept {
   const int rc =
       sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, wal_pages, copied);
   if (rc == SQLITE_OK) {
     done.fetch_add(1, std::memory_order_relaxed);
-  } else if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
-    failed_count.fetch_add(1, std::memory_order_relaxed);
+  } else if (!is_lock_wait(rc)) {
+    failed.fetch_add(1, std::memory_order_relaxed);
   }
   return rc == SQLITE_OK;
 }
@@ -113,7 +115,9 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int
       past_bound || current_pid() != checkpointer.owner_ ||
       checkpointer.shared_->tail_left.exchange(false, std::memory_order_relaxed) ||
       !checkpointer.request();
-  if (inline_now) checkpoint_passive(db, inline_count);
+  if (inline_now) {
+    checkpoint_passive(db, checkpointer.shared_->inline_, checkpointer.shared_->failed);
+  }
   // The commit has happened whatever the checkpoint did; an error returned
   // here would make the caller's statement fail.
   return SQLITE_OK;
@@ -160,9 +164,10 @@ void Checkpointer::run(Shared& shared, const ConnectionConfig& config) noexcept 
     try {
       const std::lock_guard guard(in_sqlite());
       if (!connection) connection = std::make_unique<Connection>(config);
-      ran = checkpoint_passive(connection->db().getHandle(), background_count, &wal_pages, &copied);
+      ran = checkpoint_passive(connection->db().getHandle(), shared.background, shared.failed,
+                               &wal_pages, &copied);
     } catch (...) {  // could not open: the next request tries again
-      failed_count.fetch_add(1, std::memory_order_relaxed);
+      shared.failed.fetch_add(1, std::memory_order_relaxed);
     }
     const int wal_now = std::max(wal_pages, shared.wal_pages.load(std::memory_order_relaxed));
     const int left = wal_now - copied;
@@ -181,10 +186,10 @@ void Checkpointer::run(Shared& shared, const ConnectionConfig& config) noexcept 
   connection.reset();
 }
 
-CheckpointCounts checkpoint_counts() noexcept {
-  return {.background = background_count.load(std::memory_order_relaxed),
-          .inline_ = inline_count.load(std::memory_order_relaxed),
-          .failed = failed_count.load(std::memory_order_relaxed)};
+CheckpointCounts Checkpointer::counts() const noexcept {
+  return {.background = shared_->background.load(std::memory_order_relaxed),
+          .inline_ = shared_->inline_.load(std::memory_order_relaxed),
+          .failed = shared_->failed.load(std::memory_order_relaxed)};
 }
 
 }  // namespace blobcache::detail

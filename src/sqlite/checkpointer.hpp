@@ -11,6 +11,15 @@ struct sqlite3;
 
 namespace blobcache::detail {
 
+// How many checkpoints a Checkpointer's store ran: by its thread, by
+// committing connections, and those that returned neither OK nor a lock
+// wait. A test seam (see test_seams.hpp).
+struct CheckpointCounts {
+  std::uint64_t background = 0;
+  std::uint64_t inline_ = 0;
+  std::uint64_t failed = 0;
+};
+
 // Thread-safe. SQLite's automatic checkpoint runs on the connection whose
 // commit crosses the threshold, so one put in thousands paid for copying the
 // whole WAL into the file plus an fdatasync. Instead, every writable
@@ -34,6 +43,8 @@ class Checkpointer {
   // WAL mode that this object outlives) with the scheme above.
   void watch(sqlite3* db) noexcept;
 
+  CheckpointCounts counts() const noexcept;
+
  private:
   struct Shared;
 
@@ -48,14 +59,5 @@ class Checkpointer {
   // parent, and its mutex may have been held there at fork.
   std::unique_ptr<Shared> shared_;
 };
-
-// Process-wide counts, a seam for tests: checkpoints run by the thread and by
-// committing connections, and those that returned neither OK nor BUSY/LOCKED.
-struct CheckpointCounts {
-  std::uint64_t background = 0;
-  std::uint64_t inline_ = 0;
-  std::uint64_t failed = 0;
-};
-CheckpointCounts checkpoint_counts() noexcept;
 
 }  // namespace blobcache::detail

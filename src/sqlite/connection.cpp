@@ -5,8 +5,10 @@
 #include <string>
 #include <unistd.h>
 
+#include "errors.hpp"
 #include "sqlite/checkpointer.hpp"
 #include "sqlite/schema.hpp"
+#include "sqlite/sqlite_error.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -67,13 +69,18 @@ int open_flags(const ConnectionConfig& config) {
          SQLite::OPEN_NOMUTEX | (config.immutable ? SQLite::OPEN_URI : 0);
 }
 
-// The name SQLite opens: the path, or for an immutable open a "file:" URI
-// whose path is percent-encoded (a '?', '#' or '%' in it must not be read
-// as URI syntax).
-std::string database_name(const ConnectionConfig& config) {
-  if (!config.immutable) return config.path.string();
+}  // namespace
+
+const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
+
+std::string immutable_uri(const std::filesystem::path& file) {
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(file, error);
+  if (error) {
+    throw_error(errc_of_errno(error.value()), "open " + file.string() + ": " + error.message());
+  }
   std::string uri = "file:";
-  for (const char c : std::filesystem::absolute(config.path).string()) {
+  for (const char c : absolute.string()) {
     const auto byte = static_cast<unsigned char>(c);
     if ((byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
         (byte >= '0' && byte <= '9') || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
@@ -88,13 +95,11 @@ std::string database_name(const ConnectionConfig& config) {
   return uri + "?immutable=1";
 }
 
-}  // namespace
-
-const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
-
 Connection::Connection(const ConnectionConfig& config)
     : busy_{.timeout = config.busy_timeout, .started = {}},
-      db_(database_name(config), open_flags(config)),
+      // An empty VFS name is SQLite's default VFS.
+      db_(config.immutable ? immutable_uri(config.path) : config.path.string(), open_flags(config),
+          0, config.tuning.vfs),
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;

@@ -66,11 +66,18 @@ enum class Sql : std::size_t {
 // The text of statement `id` (also used by the query-plan tests).
 const char* sql_text(Sql id) noexcept;
 
+// The "file:" URI that opens `file` immutable (no -shm, no locks), its
+// absolute path percent-encoded so that a '?', '#' or '%' in it is not read
+// as URI syntax. Throws Error(Errc::io) when the path cannot be made
+// absolute. Open it with SQLITE_OPEN_URI.
+std::string immutable_uri(const std::filesystem::path& file);
+
 // Not thread-safe: one thread at a time (the pool leases it out).
 class Connection {
  public:
   // Opens the file (never creating it) and applies the per-connection
-  // settings. Throws SQLite::Exception.
+  // settings. Throws SQLite::Exception, or Error(Errc::io) when the path of
+  // an immutable open cannot be made absolute.
   explicit Connection(const ConnectionConfig& config);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "errors.hpp"
-#include "metadata_codec.hpp"
+#include "sqlite/metadata_codec.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -51,6 +51,12 @@ std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& w
                                        " is past the last one chunks can name");
   }
   return (entry_id << kChunkSeqBits) | seq;
+}
+
+void bind_text(SQLite::Statement& statement, int index, std::string_view text) {
+  // SQLiteCpp binds a pointer and length only as a BLOB, which would never
+  // compare equal to the TEXT columns.
+  statement.bind(index, std::string(text));
 }
 
 void bind_meta(SQLite::Statement& statement, int first, const Meta& meta,

@@ -136,8 +136,16 @@ void prepare_schema(Connection& connection, int page_size) {
   Transaction transaction(connection, Transaction::Kind::write);
   // Re-read under the write lock: another process may have done it.
   version = pragma_int(connection, "user_version");
-  require_supported(version, pragma_int(connection, "application_id"), file);
+  const std::int64_t application_id = pragma_int(connection, "application_id");
+  require_supported(version, application_id, file);
   if (version == 0) {
+    // Only a file without anything in it becomes a store (the open checked
+    // that before writing; this holds it under the write lock).
+    if (application_id != kApplicationId &&
+        db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64() != 0) {
+      throw_error(Errc::unsupported,
+                  "open " + file + ": not a blobcache file (it holds another program's tables)");
+    }
     create_v2(connection);
   } else if (version == 1) {
     migrate_v1_to_v2(connection, file);

@@ -1,10 +1,13 @@
 // Internal: the SQLite knobs, chosen by measurement (docs/design.md has the
-// figures). Measurement programs may override them through tuning() before
-// opening a store; the library itself only reads them.
+// figures). Every store has its own copy, fixed when it opens: SqliteStore's
+// public constructor takes the defaults below, and tests and the benchmark
+// open stores with other values through the internal path (test_seams.hpp),
+// side by side in one process.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace blobcache::detail {
 
@@ -47,10 +50,9 @@ struct Tuning {
   int checkpoint_inline_pages = 4 * 4000;
   // The -wal file is truncated to this size after a checkpoint.
   std::int64_t journal_size_limit = 64 * 1024 * 1024;
+  // The SQLite VFS every connection of the store opens with (empty: the
+  // default). A seam for tests that inject faults (tests/support).
+  std::string vfs;
 };
-
-// The process-wide knobs read by every SqliteStore when it opens. Not
-// synchronized: change them only before any store is opened.
-Tuning& tuning() noexcept;
 
 }  // namespace blobcache::detail

@@ -1,7 +1,8 @@
-// The Errc an operation throws, for every test program.
+// The Errc and the message an operation throws, for every test program.
 #pragma once
 
 #include <exception>
+#include <string>
 
 #include "blobcache/error.hpp"
 
@@ -23,6 +24,18 @@ Errc errc_of(Operation&& operation) {
   }
   FAIL("threw nothing");
   return Errc{};
+}
+
+// The what() of the blobcache::Error `operation` throws; "" when it throws
+// nothing.
+template <typename Operation>
+std::string message_of(Operation&& operation) {
+  try {
+    operation();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
 }
 
 }  // namespace blobcache::test

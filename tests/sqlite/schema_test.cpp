@@ -13,14 +13,13 @@
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sqlite/rows.hpp"
+#include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
-#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
 
 using test::errc_of;
-using test::TuningScope;
 
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
@@ -96,12 +95,12 @@ TEST_CASE("a chunk's rowid is its entry's id and its seq; limits give clear erro
 TEST_CASE("an entry's chunks sit at computed rowids and need no index", "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "layout.db";
-  const TuningScope restore;
-  detail::tuning().chunk_size = 1000;
+  detail::Tuning tuning;
+  tuning.chunk_size = 1000;
   {
-    SqliteStore store({.path = file});
-    store.put("ns", "a", pattern(2500, 1));
-    store.put("ns", "b", pattern(10, 2));
+    const auto store = detail::SqliteStoreAccess::open({.path = file}, tuning);
+    store->put("ns", "a", pattern(2500, 1));
+    store->put("ns", "b", pattern(10, 2));
   }
   const std::int64_t a = integer_of(file, "SELECT id FROM entries WHERE key = 'a'");
   const std::int64_t b = integer_of(file, "SELECT id FROM entries WHERE key = 'b'");
@@ -121,13 +120,13 @@ TEST_CASE("a put of more chunks than a value may hold is too_large and stores no
           "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "big.db";
-  const TuningScope restore;
-  detail::tuning().chunk_size = 1;
-  SqliteStore store({.path = file});
-  store.put("ns", "k", std::string_view("old"));
+  detail::Tuning tuning;
+  tuning.chunk_size = 1;
+  const auto store = detail::SqliteStoreAccess::open({.path = file}, tuning);
+  store->put("ns", "k", std::string_view("old"));
   const Bytes value(static_cast<std::size_t>(detail::kMaxChunksPerValue) + 1, std::byte{7});
-  CHECK(errc_of([&] { store.put("ns", "k", value); }) == Errc::too_large);
-  CHECK(store.get("ns", "k")->text() == "old");
+  CHECK(errc_of([&] { store->put("ns", "k", value); }) == Errc::too_large);
+  CHECK(store->get("ns", "k")->text() == "old");
 }
 
 TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[sqlite][schema]") {

@@ -31,15 +31,7 @@ namespace {
 using namespace std::chrono_literals;
 
 using test::errc_of;
-
-std::string message_of(const std::function<void()>& operation) {
-  try {
-    operation();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
+using test::message_of;
 
 // Deterministic bytes that differ by `seed`.
 Bytes pattern(std::size_t size, std::uint32_t seed) {
@@ -272,12 +264,16 @@ TEST_CASE("a read-only store cannot write and writes nothing", "[sqlite][read_on
   if (std::filesystem::exists(file.string() + "-wal"))
     CHECK(std::filesystem::file_size(file.string() + "-wal") == 0);
 
-  SECTION("a missing file is an error naming the path") {
+  SECTION("a missing file is entry_not_found naming the path, not an I/O error") {
+    // Regression (issue 10): it was Errc::io, which a caller cannot tell
+    // from a failing disk.
     const auto missing = dir / "missing.db";
     const std::string message =
         message_of([&] { SqliteStore store({.path = missing, .read_only = true}); });
     CHECK(message.find(missing.string()) != std::string::npos);
-    CHECK(errc_of([&] { SqliteStore store({.path = missing, .read_only = true}); }) == Errc::io);
+    CHECK(message.find("does not exist") != std::string::npos);
+    CHECK(errc_of([&] { SqliteStore store({.path = missing, .read_only = true}); }) ==
+          Errc::entry_not_found);
     CHECK_FALSE(std::filesystem::exists(missing));
   }
 }
