@@ -38,6 +38,32 @@ enum class Durability { normal, full };
 // the whole file.
 enum class OnCorruption { raise, quarantine };
 
+// Which entries a store evicts first once expired ones are gone (Limits).
+enum class EvictionPolicy {
+  // The oldest puts first (by updated_at). Needs no bookkeeping on reads.
+  least_recently_stored,
+  // The entries read least recently first. A get or open records its
+  // access in memory only; the accesses are written in batches (on the
+  // store's next write transaction, by its background thread within about a
+  // second, and when the store is destroyed), so reads never become write
+  // transactions and the order survives a restart. An access not yet
+  // written when the process dies is lost (the entry keeps its older place).
+  least_recently_used,
+};
+
+// Bounds on a store's contents, kept in the file: every process that opens
+// it honours the same ones. An aggregate: `Limits{.max_bytes = 500 << 20}`.
+struct Limits {
+  // Bound on the sum of the values' sizes (not the file's size, which also
+  // holds metadata, indexes and free pages); 0: none. Otherwise at least
+  // one page of the file (16 KiB).
+  std::int64_t max_bytes = 0;
+  // Bound on the number of entries; 0: none.
+  std::int64_t max_entries = 0;
+  EvictionPolicy eviction = EvictionPolicy::least_recently_stored;
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
 // An aggregate: `SqliteOptions{.path = p, .read_only = true}`.
 struct SqliteOptions {
   // The one cache file; its folder is created (0700) if missing.
@@ -70,8 +96,13 @@ struct SqliteOptions {
   // A cap on the file's size in bytes (SQLite's max_page_count, rounded down
   // to whole pages); 0: none. A write that would grow the file past it
   // throws Error(Errc::no_space) and stores nothing (a put_many: none of its
-  // requests). Space freed by erases is reused before the file grows.
+  // requests). Space freed by erases is reused before the file grows. At
+  // least 64 pages (1 MiB with the default page size) when set.
   std::int64_t max_file_bytes = 0;
+  // nullopt: the limits stored in the file (none for a new file). Set: stored
+  // in the file at open (as set_limits() does), so every process that opens
+  // it honours the same limits; not allowed with read_only.
+  std::optional<Limits> limits;
 };
 
 // Thread-safe: each thread uses its own pooled connection, so readers run in
@@ -115,6 +146,19 @@ class SqliteStore final : public Store {
   // nullopt when none was.
   std::optional<std::filesystem::path> quarantined() const;
 
+  // The limits in force, as the file holds them now (another process may
+  // have changed them). Throws Error: busy, io, corrupt.
+  Limits limits() const;
+  // Stores `limits` in the file, so every process honours them from its
+  // next write on, and evicts at once (in the same transaction) what the
+  // new bounds leave no room for: expired entries first, then by the
+  // policy. Cost: O(entries evicted); turning limits on for a store that
+  // had none also stamps every entry's place in the eviction order, O(entries).
+  // Throws Error: invalid_argument (a negative bound, max_bytes below one
+  // page, an unknown policy; nothing changed), read_only, busy, io,
+  // no_space.
+  void set_limits(const Limits& limits);
+
  protected:
   std::optional<Blob> do_get(std::string_view ns, std::string_view key) override;
   Meta do_put(std::string_view ns, std::string_view key, BytesView value,
@@ -130,6 +174,11 @@ class SqliteStore final : public Store {
   std::vector<NamespaceInfo> do_namespaces() override;
   Info do_describe() const override;
   void do_check() override;
+  Stats do_stats() override;
+  void do_reset_stats() override;
+  bool do_try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                            Duration ttl) override;
+  void do_release_lease(std::string_view ns, std::string_view key, std::string_view owner) override;
 
  private:
   class Impl;

@@ -18,7 +18,7 @@
 
 namespace blobcache::detail {
 
-class Checkpointer;
+class Maintenance;
 
 // Everything a connection of one store is opened with.
 struct ConnectionConfig {
@@ -36,7 +36,7 @@ struct ConnectionConfig {
   bool cell_size_check = true;
   Tuning tuning;
   // Writable connections report their commits to it (it outlives them).
-  Checkpointer* checkpointer = nullptr;
+  Maintenance* checkpoints = nullptr;
 };
 
 // Every statement the store runs, prepared once per connection on first use.
@@ -45,21 +45,45 @@ enum class Sql : std::size_t {
   begin_write,
   commit,
   rollback,
+  // Reads.
   get_entry_with_chunks,
   get_entry_with_chunk_ids,
   find_entry,
   read_chunk,
+  list_entries,
+  namespaces,
+  staged_entries,
+  // Writes of entries and chunks.
   delete_entry,
   delete_entry_by_id,
   insert_entry,
   insert_chunk,
   publish_entry,
-  list_entries,
   erase_namespace,
   erase_expired_by_expiry,
   erase_expired_by_expiry_or_age,
-  namespaces,
-  staged_entries,
+  touch_entry,
+  stamp_eviction_order,
+  // Eviction.
+  namespaces_with_expired,
+  expired_victims,
+  earliest_expiry,
+  set_next_expiry,
+  policy_victims,
+  evict_entry,
+  // Usage, limits, counters.
+  usage_add,
+  usage_add_totals,
+  usage_row,
+  usage_all,
+  usage_reset_counters,
+  usage_prune,
+  limits_read,
+  limits_write,
+  // Fill leases.
+  lease_acquire,
+  lease_release,
+  lease_cleanup,
   count_,
 };
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "sqlite/usage.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -21,6 +22,15 @@ void validate(const SqliteOptions& options, const Tuning& tuning) {
     throw_error(Errc::invalid_argument, open_where(options) +
                                             ": SqliteOptions::busy_timeout is negative (" +
                                             std::to_string(options.busy_timeout.count()) + " ms)");
+  }
+  if (options.limits) {
+    if (options.read_only) {
+      throw_error(Errc::invalid_argument, open_where(options) +
+                                              ": SqliteOptions::limits cannot be stored by a "
+                                              "read-only store (leave it nullopt)");
+    }
+    validate_limits(*options.limits, tuning.page_size,
+                    Where{.operation = "open", .file = options.path});
   }
   const std::int64_t min_cap = kMinFileCapPages * tuning.page_size;
   if (options.max_file_bytes < 0 ||
@@ -41,7 +51,7 @@ Database::Database(SqliteOptions options, const Tuning& tuning)
   clock_ = options_.clock ? options_.clock : system_clock();
 }
 
-// The pools close their connections before the checkpointer goes (members
+// The pools close their connections before the maintenance thread goes (members
 // are destroyed in reverse order).
 Database::~Database() = default;
 
@@ -59,8 +69,22 @@ ConnectionPool::Lease Database::lease_mapped(const Where& at) {
   return translated(at, [&] { return mapped_pool_->acquire(); });
 }
 
+Limits Database::known_limits() const noexcept {
+  return {.max_bytes = max_bytes_.load(std::memory_order_relaxed),
+          .max_entries = max_entries_.load(std::memory_order_relaxed),
+          .eviction = static_cast<EvictionPolicy>(eviction_.load(std::memory_order_relaxed))};
+}
+
+void Database::remember_limits(const Limits& limits) noexcept {
+  max_bytes_.store(limits.max_bytes, std::memory_order_relaxed);
+  max_entries_.store(limits.max_entries, std::memory_order_relaxed);
+  eviction_.store(static_cast<int>(limits.eviction), std::memory_order_relaxed);
+  records_accesses_.store(bounded(limits) && limits.eviction == EvictionPolicy::least_recently_used,
+                          std::memory_order_relaxed);
+}
+
 CheckpointCounts Database::checkpoint_counts() const noexcept {
-  return checkpointer_ ? checkpointer_->counts() : CheckpointCounts{};
+  return maintenance_ ? maintenance_->counts() : CheckpointCounts{};
 }
 
 }  // namespace blobcache::detail

@@ -11,9 +11,10 @@
 
 #include "blobcache/sqlite_store.hpp"
 
-#include "sqlite/checkpointer.hpp"
 #include "sqlite/connection_pool.hpp"
+#include "sqlite/maintenance.hpp"
 #include "sqlite/sqlite_error.hpp"
+#include "sqlite/tallies.hpp"
 #include "sqlite/tuning.hpp"
 
 namespace blobcache::detail {
@@ -30,7 +31,7 @@ struct Probes {
 };
 
 // Everything the operations of one store share: the options and knobs it
-// was opened with, its connection pools and its checkpointer. Thread-safe
+// was opened with, its connection pools and its background thread. Thread-safe
 // (the pools are; the rest is immutable after open). Shared by the store,
 // its Reader and Writer, and every BlobReader it hands out, so a reader
 // that outlives its store keeps its connection valid.
@@ -74,8 +75,27 @@ class Database {
   std::int64_t mapped_get_min_bytes() const noexcept { return mapped_get_min_bytes_; }
   bool maps_big_gets() const noexcept { return mapped_pool_ != nullptr; }
 
+  // What reads counted and not yet written.
+  Tallies& tallies() noexcept { return tallies_; }
+  // The store's background thread; null for a read-only store.
+  Maintenance* maintenance() noexcept { return maintenance_.get(); }
+
+  // The limits as this store last read them from the file (at open and in
+  // every write transaction): a hint for the read path and for checks done
+  // before a transaction; a transaction decides on what it reads itself.
+  Limits known_limits() const noexcept;
+  void remember_limits(const Limits& limits) noexcept;
+  // Reads record their accesses: the known policy is least_recently_used,
+  // with a bound.
+  bool records_accesses() const noexcept {
+    return records_accesses_.load(std::memory_order_relaxed);
+  }
+  // A write left the store above the high watermark: the background duty
+  // evicts down to the low one.
+  std::atomic<bool>& trim_wanted() noexcept { return trim_wanted_; }
+
   Probes& probes() noexcept { return probes_; }
-  // Zero counts for a store without a checkpointer thread.
+  // Zero counts for a read-only store.
   CheckpointCounts checkpoint_counts() const noexcept;
 
  private:
@@ -87,10 +107,17 @@ class Database {
   std::shared_ptr<const Clock> clock_;
   std::optional<std::filesystem::path> quarantined_;
   Probes probes_;
-  // Before the pools: every writable connection reports to it, so it must
-  // outlive them. Null for a read-only store, and unless
-  // Tuning::background_checkpoints (then SQLite's automatic checkpoint runs).
-  std::unique_ptr<Checkpointer> checkpointer_;
+  Tallies tallies_;
+  std::atomic<std::int64_t> max_bytes_{0};
+  std::atomic<std::int64_t> max_entries_{0};
+  std::atomic<int> eviction_{0};
+  std::atomic<bool> records_accesses_{false};
+  std::atomic<bool> trim_wanted_{false};
+  // Before the pools: writable connections report their commits to it, so
+  // it must outlive them. Null for a read-only store. It checkpoints only
+  // with Tuning::background_checkpoints (else SQLite's automatic
+  // checkpoint runs).
+  std::unique_ptr<Maintenance> maintenance_;
   std::unique_ptr<ConnectionPool> pool_;
   // Connections with the file mapped, only for gets of big values; null
   // when those are off. A BlobReader never leases one: mapped pages count

@@ -84,8 +84,7 @@ FileKind probe_with_sqlite(const std::filesystem::path& file, bool has_wal) {
   if (is_corruption(failure->result_code)) {
     return {.is = FileKind::Is::damaged, .reason = failure->cause};
   }
-  // A lock wait (a writer checkpointing) or an I/O error: report it as
-  // opening would.
+  if (is_lock_wait(failure->result_code)) return {.is = FileKind::Is::locked, .reason = {}};
   throw_sqlite(Where{.operation = "open", .file = file}, *failure);
 }
 

@@ -13,6 +13,7 @@ struct FileKind {
     blobcache,  // marked with blobcache's application_id
     foreign,    // a healthy SQLite database of another program
     damaged,    // not SQLite, or SQLite reports it corrupt
+    locked,     // another connection holds it (creating or recovering it): ask again
   };
   Is is = Is::absent;
   std::string reason;  // for foreign and damaged: why, for the error message

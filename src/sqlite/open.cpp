@@ -11,6 +11,7 @@
 #include "sqlite/file_kind.hpp"
 #include "sqlite/files.hpp"
 #include "sqlite/schema.hpp"
+#include "sqlite/usage.hpp"
 
 namespace blobcache::detail {
 
@@ -19,6 +20,7 @@ class DatabaseOpener {
   explicit DatabaseOpener(Database& db) : db_(db), options_(db.options_) {}
 
   void run() {
+    deadline_ = std::chrono::steady_clock::now() + options_.busy_timeout;
     prepare_file();
     if (!options_.allow_network_filesystem) require_local_filesystem(options_.path);
     const bool immutable =
@@ -30,9 +32,9 @@ class DatabaseOpener {
                             .durability = options_.durability,
                             .max_file_bytes = options_.max_file_bytes,
                             .tuning = db_.tuning_};
-    if (!options_.read_only && config.tuning.background_checkpoints) {
-      db_.checkpointer_ = std::make_unique<Checkpointer>(config);
-      config.checkpointer = db_.checkpointer_.get();
+    if (!options_.read_only) {
+      db_.maintenance_ = std::make_unique<Maintenance>(config);
+      if (config.tuning.background_checkpoints) config.checkpoints = db_.maintenance_.get();
     }
     open_with_retries(config);
     // Not for an immutable open: no lock then keeps a writer from
@@ -58,7 +60,15 @@ class DatabaseOpener {
   // one. A healthy file of another program is refused whatever
   // on_corruption says: quarantine is for damage, not for other programs.
   void prepare_file() {
-    const FileKind kind = recognise(options_.path);
+    FileKind kind = recognise(options_.path);
+    // Another process is creating the file (or recovering its WAL): wait
+    // for it like for any lock, so many processes can open a new file at once.
+    for (int attempt_number = 0;
+         kind.is == FileKind::Is::locked && std::chrono::steady_clock::now() < deadline_;
+         ++attempt_number) {
+      back_off(attempt_number);
+      kind = recognise(options_.path);
+    }
     switch (kind.is) {
       case FileKind::Is::absent:
         if (options_.read_only) {
@@ -70,6 +80,10 @@ class DatabaseOpener {
       case FileKind::Is::foreign:
         throw_error(Errc::unsupported, "open " + path() + ": not a blobcache file (" + kind.reason +
                                            "); it was left untouched");
+      case FileKind::Is::locked:
+        throw_error(Errc::busy, "open " + path() +
+                                    ": another connection held the file for the whole "
+                                    "busy_timeout while it was recognised");
       case FileKind::Is::damaged:
         // Left for the SQLite open below to confirm and report.
       case FileKind::Is::empty:
@@ -97,7 +111,6 @@ class DatabaseOpener {
   }
 
   void open_with_retries(const ConnectionConfig& config) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
     const Where at_open{.operation = "open",
                         .file = options_.path,
                         .ns = {},
@@ -108,6 +121,7 @@ class DatabaseOpener {
       std::unique_ptr<Connection> connection;
       const auto failure = attempt([&] { connection = open_connection(config, corruption); });
       if (connection) {
+        db_.remember_limits(read_limits(*connection, at_open));
         db_.pool_ = std::make_unique<ConnectionPool>(config);
         db_.pool_->adopt(std::move(connection));
         return;
@@ -117,7 +131,7 @@ class DatabaseOpener {
         // SQLite does not call the busy handler for every step of opening:
         // retry here until the timeout, so many processes can open a new
         // file at once.
-        if (is_lock_wait(failure->result_code) && std::chrono::steady_clock::now() < deadline) {
+        if (is_lock_wait(failure->result_code) && std::chrono::steady_clock::now() < deadline_) {
           back_off(attempt_number);
           continue;
         }
@@ -139,6 +153,7 @@ class DatabaseOpener {
 
   Database& db_;
   const SqliteOptions& options_;
+  std::chrono::steady_clock::time_point deadline_{};
 };
 
 std::shared_ptr<Database> Database::open(SqliteOptions options, const Tuning& tuning) {

@@ -11,6 +11,7 @@
 #include "sqlite/files.hpp"
 #include "sqlite/rows.hpp"
 #include "sqlite/schema.hpp"
+#include "sqlite/usage.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -91,6 +92,17 @@ ValueRead read_value(Connection& connection, Route route, std::string_view ns, s
 
 }  // namespace
 
+void Reader::count(std::string_view ns, std::string_view key, bool found) {
+  Tallies& tallies = db_->tallies();
+  tallies.count(ns, found);
+  if (found && db_->records_accesses()) tallies.accessed(ns, key, db_->now());
+  if (Maintenance* thread = db_->maintenance()) {
+    // Within the flush interval; at once when the accesses grow many.
+    thread->request_duty(db_->records_accesses() &&
+                         tallies.pending_accesses() >= db_->tuning().flush_accesses);
+  }
+}
+
 std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
   const Where where = db_->where("get", ns, key);
   const std::int64_t min_mapped = db_->mapped_get_min_bytes();
@@ -117,6 +129,7 @@ std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
         (read.found == ValueRead::Found::miss || read.blob.meta.size < min_mapped)) {
       last_get_big_.store(false, std::memory_order_relaxed);
     }
+    count(ns, key, read.found == ValueRead::Found::value);
     if (read.found == ValueRead::Found::miss) return std::nullopt;
     return std::move(read.blob);
   }
@@ -125,7 +138,7 @@ std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
 std::unique_ptr<BlobReader> Reader::open(std::string_view ns, std::string_view key) {
   const Where where = db_->where("open", ns, key);
   auto lease = db_->lease(where);
-  return translated(where, [&]() -> std::unique_ptr<BlobReader> {
+  auto reader = translated(where, [&]() -> std::unique_ptr<BlobReader> {
     // The reader keeps this read transaction: its snapshot is the value.
     auto transaction = std::make_unique<Transaction>(*lease, Transaction::Kind::read);
     std::int64_t id = 0;
@@ -141,6 +154,8 @@ std::unique_ptr<BlobReader> Reader::open(std::string_view ns, std::string_view k
     return std::make_unique<SqliteBlobReader>(db_, std::move(lease), std::move(transaction), id,
                                               std::move(meta), std::string(ns), std::string(key));
   });
+  count(ns, key, reader != nullptr);
+  return reader;
 }
 
 std::vector<Object> Reader::list(std::string_view ns) {
@@ -187,7 +202,49 @@ void Reader::check() {
     // Taking the write lock proves the -wal and -shm can be written; the
     // transaction writes nothing and is rolled back.
     const Transaction probe(*lease, Transaction::Kind::write);
+    // The accounting must equal a recount of the entries (O(entries), like
+    // the page walk above).
+    const std::string drift = usage_mismatch(*lease);
+    if (!drift.empty()) throw_error(Errc::corrupt, describe_where(where) + ": " + drift);
   });
+}
+
+Limits Reader::limits() {
+  const Where where = db_->where("limits");
+  auto lease = db_->lease(where);
+  Limits limits = translated(where, [&] { return read_limits(*lease, where); });
+  db_->remember_limits(limits);
+  return limits;
+}
+
+Stats Reader::stats() {
+  const Where where = db_->where("stats");
+  Stats stats;
+  {
+    auto lease = db_->lease(where);
+    translated(where, [&] {
+      const Transaction snapshot(*lease, Transaction::Kind::read);
+      stats = read_stats(*lease);
+      const Limits limits = read_limits(*lease, where);
+      stats.max_bytes = limits.max_bytes;
+      stats.max_entries = limits.max_entries;
+    });
+  }
+  // This process's counts not yet in the file.
+  for (const auto& [ns, reads] : db_->tallies().pending_reads()) {
+    auto space = std::lower_bound(
+        stats.namespaces.begin(), stats.namespaces.end(), ns,
+        [](const NamespaceStats& a, const std::string& name) { return a.ns < name; });
+    if (space == stats.namespaces.end() || space->ns != ns) {
+      space = stats.namespaces.insert(space, NamespaceStats{.ns = ns});
+    }
+    space->hits += reads.hits;
+    space->misses += reads.misses;
+    stats.hits += reads.hits;
+    stats.misses += reads.misses;
+  }
+  stats.file_bytes = file_bytes(db_->options().path);
+  return stats;
 }
 
 }  // namespace blobcache::detail

@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <gsl/gsl>
+#include <limits>
 #include <string>
 
 #include "errors.hpp"
@@ -28,6 +29,13 @@ std::int64_t to_nanos(TimePoint t) noexcept {
 TimePoint from_nanos(std::int64_t nanos) noexcept {
   return TimePoint(
       std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
+}
+
+std::int64_t add_saturating(std::int64_t nanos, Duration span) noexcept {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(nanos, span.count(), &sum)) return sum;
+  return span.count() > 0 ? std::numeric_limits<std::int64_t>::max()
+                          : std::numeric_limits<std::int64_t>::min();
 }
 
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {

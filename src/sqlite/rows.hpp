@@ -15,6 +15,8 @@ namespace blobcache::detail {
 
 std::int64_t to_nanos(TimePoint t) noexcept;
 TimePoint from_nanos(std::int64_t nanos) noexcept;
+// nanos + span, clamped to the int64 range instead of overflowing.
+std::int64_t add_saturating(std::int64_t nanos, Duration span) noexcept;
 
 // The XXH3-64 of a chunk, seeded with its seq, as SQLite stores it.
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept;

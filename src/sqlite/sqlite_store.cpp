@@ -13,8 +13,21 @@ class SqliteStore::Impl {
  public:
   explicit Impl(std::shared_ptr<detail::Database> opened)
       : db(std::move(opened)), reader(db), writer(db) {
-    if (!db->options().read_only) writer.reclaim_abandoned_staging();
+    if (db->options().read_only) return;
+    if (db->options().limits) writer.set_limits(*db->options().limits);
+    writer.reclaim_abandoned_staging();
+    db->maintenance()->set_duty([this] { writer.maintain(); }, db->tuning().flush_interval);
   }
+
+  // What reads counted goes into the file before the store closes; the
+  // Database may live on in BlobReaders, but nothing counts there anymore.
+  ~Impl() {
+    if (db->options().read_only) return;
+    db->maintenance()->clear_duty();
+    writer.flush_tallies();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   std::shared_ptr<detail::Database> db;
   detail::Reader reader;
@@ -78,11 +91,29 @@ Info SqliteStore::do_describe() const {
               .supports_list = true,
               .supports_stream = true,
               .supports_delete_namespace = true,
-              .supports_conditional_put = false,
+              .supports_conditional_put = true,
               .details = {}};
 }
 
 void SqliteStore::do_check() { impl_->reader.check(); }
+
+Limits SqliteStore::limits() const { return impl_->reader.limits(); }
+
+void SqliteStore::set_limits(const Limits& limits) { impl_->writer.set_limits(limits); }
+
+Stats SqliteStore::do_stats() { return impl_->reader.stats(); }
+
+void SqliteStore::do_reset_stats() { impl_->writer.reset_stats(); }
+
+bool SqliteStore::do_try_acquire_lease(std::string_view ns, std::string_view key,
+                                       std::string_view owner, Duration ttl) {
+  return impl_->writer.try_acquire_lease(ns, key, owner, ttl);
+}
+
+void SqliteStore::do_release_lease(std::string_view ns, std::string_view key,
+                                   std::string_view owner) {
+  impl_->writer.release_lease(ns, key, owner);
+}
 
 namespace detail {
 

@@ -7,8 +7,8 @@
 
 #include "blobcache/sqlite_store.hpp"
 
-#include "sqlite/checkpointer.hpp"
 #include "sqlite/database.hpp"
+#include "sqlite/maintenance.hpp"
 #include "sqlite/tuning.hpp"
 
 namespace blobcache::detail {

@@ -8,9 +8,11 @@
 
 #include "errors.hpp"
 #include "sha256.hpp"
+#include "sqlite/eviction.hpp"
 #include "sqlite/metadata_codec.hpp"
 #include "sqlite/rows.hpp"
 #include "sqlite/staging.hpp"
+#include "sqlite/usage.hpp"
 #include "stream_read.hpp"
 
 namespace blobcache::detail {
@@ -60,10 +62,24 @@ void insert_chunk(Connection& connection, std::int64_t entry_id, std::int64_t se
   insert->exec();
 }
 
-// Inserts an entry row; `ns` empty makes it a staging row owned by `key`.
-std::int64_t insert_entry(Connection& connection, std::string_view ns, std::string_view key,
+void bind_optional(SQLite::Statement& statement, int index, std::optional<std::int64_t> value) {
+  if (value) {
+    statement.bind(index, *value);
+  } else {
+    statement.bind(index);
+  }
+}
+
+std::optional<std::int64_t> expiry_of(const Meta& meta) {
+  if (!meta.expires_at) return std::nullopt;
+  return to_nanos(*meta.expires_at);
+}
+
+// Inserts an entry row and counts it; `ns` empty makes it a staging row
+// owned by `key`, which counts nowhere until published.
+std::int64_t insert_entry(WriteContext& context, std::string_view ns, std::string_view key,
                           const Meta& meta, const Bytes& encoded_metadata) {
-  StatementUse insert(connection, Sql::insert_entry);
+  StatementUse insert(context.connection, Sql::insert_entry);
   if (ns.empty()) {
     insert->bind(1);  // NULL: staged, invisible
   } else {
@@ -71,15 +87,24 @@ std::int64_t insert_entry(Connection& connection, std::string_view ns, std::stri
   }
   bind_text(*insert, 2, key);
   bind_meta(*insert, 3, meta, encoded_metadata);
+  bind_optional(*insert, 9, ns.empty() ? std::nullopt : context.used_at());
   insert->exec();
-  return connection.db().getLastInsertRowid();
+  const std::int64_t id = context.connection.db().getLastInsertRowid();
+  if (!ns.empty()) {
+    context.usage.added(ns, meta.size, expiry_of(meta));
+    context.written.push_back(id);
+  }
+  return id;
 }
 
-void delete_entry(Connection& connection, std::string_view ns, std::string_view key) {
-  StatementUse erase(connection, Sql::delete_entry);
+// Deletes (ns, key) and uncounts it; its chunks go with it (the trigger).
+void delete_entry(WriteContext& context, std::string_view ns, std::string_view key) {
+  StatementUse erase(context.connection, Sql::delete_entry);
   bind_text(*erase, 1, ns);
   bind_text(*erase, 2, key);
-  erase->exec();
+  while (erase->executeStep()) {  // RETURNING: the deleted row, if there was one
+    context.usage.removed(ns, erase->getColumn(1).getInt64(), !erase->isColumnNull(2));
+  }
 }
 
 void delete_entry_by_id(Connection& connection, std::int64_t id) {
@@ -88,17 +113,53 @@ void delete_entry_by_id(Connection& connection, std::int64_t id) {
   erase->exec();
 }
 
-// REQUIRES: a write transaction on `connection`.
-void write_entry(Connection& connection, std::string_view ns, std::string_view key,
+// Throws Error(Errc::precondition_failed) naming `where` unless the entry's
+// current etag is what `opts.if_match` asks for.
+void check_condition(WriteContext& context, std::string_view ns, std::string_view key,
+                     const PutOptions& opts, const Where& where) {
+  if (!opts.if_match) return;
+  std::optional<std::string> current;
+  {
+    StatementUse find(context.connection, Sql::find_entry);
+    bind_text(*find, 1, ns);
+    bind_text(*find, 2, key);
+    if (find->executeStep()) current = find->getColumn(4).getString();
+  }
+  const std::string& wanted = *opts.if_match;
+  if (wanted.empty() ? !current.has_value() : current == wanted) return;
+  std::string why;
+  if (wanted.empty()) {
+    why = "an entry exists (if_match \"\" asks for none)";
+  } else if (!current) {
+    why = "no entry exists (if_match names etag " + wanted + ")";
+  } else {
+    why = "its etag is " + *current + ", not " + wanted;
+  }
+  throw_error(Errc::precondition_failed, describe_where(where) + ": " + why + "; nothing written");
+}
+
+// REQUIRES: a write transaction (context).
+void write_entry(WriteContext& context, std::string_view ns, std::string_view key,
                  const PreparedValue& value, const Meta& meta, std::size_t chunk_size,
-                 const Where& where) {
-  delete_entry(connection, ns, key);
-  const std::int64_t id = insert_entry(connection, ns, key, meta, value.encoded_metadata);
+                 const PutOptions& opts, const Where& where) {
+  check_condition(context, ns, key, opts, where);
+  delete_entry(context, ns, key);
+  const std::int64_t id = insert_entry(context, ns, key, meta, value.encoded_metadata);
   for (std::size_t seq = 0; seq < value.checksums.size(); ++seq) {
     const std::size_t offset = seq * chunk_size;
-    insert_chunk(connection, id, gsl::narrow<std::int64_t>(seq), value.checksums[seq],
+    insert_chunk(context.connection, id, gsl::narrow<std::int64_t>(seq), value.checksums[seq],
                  value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)),
                  where);
+  }
+}
+
+// Throws Error(Errc::too_large) naming `where` when `size` bytes can never
+// fit the store's byte limit (checked before anything is evicted).
+void require_fits_alone(std::int64_t size, const Limits& limits, const Where& where) {
+  if (limits.max_bytes > 0 && size > limits.max_bytes) {
+    throw_error(Errc::too_large, describe_where(where) + ": " + std::to_string(size) +
+                                     " bytes exceed the store's limit of " +
+                                     std::to_string(limits.max_bytes) + " (Limits::max_bytes)");
   }
 }
 
@@ -121,34 +182,89 @@ Where where_now(const WhereOf& where) {
   }
 }
 
+// Adds the reads counted in memory to the usage rows and, for
+// least_recently_used, moves the entries read later in the eviction order.
+void apply_tallies(WriteContext& context, const Tallies::Pending& pending) {
+  for (const auto& [ns, reads] : pending.reads) context.usage.read(ns, reads.hits, reads.misses);
+  if (!bounded(context.limits) || context.limits.eviction != EvictionPolicy::least_recently_used) {
+    return;  // accesses matter only to that order
+  }
+  for (const auto& [entry, nanos] : pending.accesses) {
+    StatementUse touch(context.connection, Sql::touch_entry);
+    bind_text(*touch, 1, entry.first);
+    bind_text(*touch, 2, entry.second);
+    touch->bind(3, nanos);
+    touch->exec();
+  }
+}
+
 }  // namespace
 
 template <typename WhereOf, typename Body>
 auto Writer::transact(const WhereOf& where, Body&& body) {
   db_->require_writable(where_now(where));
   auto lease = db_->lease(where_now(where));
-  return translated(where, [&] {
-    Transaction transaction(*lease, Transaction::Kind::write);
-    if constexpr (std::is_void_v<decltype(body(*lease))>) {
-      body(*lease);
-      transaction.commit();
-    } else {
-      auto result = body(*lease);
-      transaction.commit();
-      return result;
-    }
-  });
+  Tallies::Pending counted;
+  bool took = false;
+  try {
+    return translated(where, [&] {
+      Transaction transaction(*lease, Transaction::Kind::write);
+      WriteContext context{.connection = *lease,
+                           .limits = read_limits(*lease, where_now(where)),
+                           .now = to_nanos(db_->now()),
+                           .usage = {},
+                           .written = {}};
+      db_->remember_limits(context.limits);
+      const auto finish = [&] {
+        counted = db_->tallies().take();
+        took = true;
+        apply_tallies(context, counted);
+        if (bounded(context.limits)) {
+          if (evict_to_fit(context, fit_of(context.limits)) == Eviction::stuck) {
+            throw_error(Errc::too_large,
+                        describe_where(where_now(where)) +
+                            ": what it writes does not fit the store's limits (" +
+                            std::to_string(context.limits.max_entries) + " entries, " +
+                            std::to_string(context.limits.max_bytes) +
+                            " bytes) even with everything else evicted; nothing stored");
+          }
+        }
+        context.usage.apply(context.connection);
+        const bool trim = bounded(context.limits) &&
+                          !fits(context, fit_of(context.limits, db_->tuning().trim_high));
+        transaction.commit();
+        if (trim) {
+          db_->trim_wanted().store(true, std::memory_order_relaxed);
+          if (Maintenance* thread = db_->maintenance()) thread->request_duty(true);
+        }
+      };
+      if constexpr (std::is_void_v<decltype(body(context))>) {
+        body(context);
+        finish();
+      } else {
+        auto result = body(context);
+        finish();
+        return result;
+      }
+    });
+  } catch (...) {
+    if (took) db_->tallies().give_back(std::move(counted));
+    throw;
+  }
 }
 
 Meta Writer::put(std::string_view ns, std::string_view key, BytesView value,
                  const PutOptions& opts) {
   const Where where = db_->where("put", ns, key);
   db_->require_writable(where);
+  require_fits_alone(gsl::narrow<std::int64_t>(value.size()), db_->known_limits(), where);
   const std::size_t chunk_size = db_->tuning().chunk_size;
   const PreparedValue prepared = prepare_value(value, opts, chunk_size, where);
-  return transact(where, [&](Connection& connection) {
-    Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts, db_->now());
-    write_entry(connection, ns, key, prepared, meta, chunk_size, where);
+  return transact(where, [&](WriteContext& context) {
+    require_fits_alone(gsl::narrow<std::int64_t>(value.size()), context.limits, where);
+    Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
+                          from_nanos(context.now));
+    write_entry(context, ns, key, prepared, meta, chunk_size, opts, where);
     return meta;
   });
 }
@@ -160,25 +276,28 @@ std::vector<Meta> Writer::put_many(std::span<const PutRequest> batch) {
   std::vector<PreparedValue> prepared;
   prepared.reserve(batch.size());
   for (const PutRequest& request : batch) {
-    prepared.push_back(prepare_value(request.value, request.options, chunk_size,
-                                     db_->where(kOperation, request.ns, request.key)));
+    const Where at = db_->where(kOperation, request.ns, request.key);
+    require_fits_alone(gsl::narrow<std::int64_t>(request.value.size()), db_->known_limits(), at);
+    prepared.push_back(prepare_value(request.value, request.options, chunk_size, at));
   }
   std::size_t current = 0;  // names the failing request in errors
   const auto where = [&] {
     const PutRequest& request = batch[std::min(current, batch.size() - 1)];
     return db_->where(kOperation, request.ns, request.key);
   };
-  return transact(where, [&](Connection& connection) {
-    const TimePoint now = db_->now();
+  return transact(where, [&](WriteContext& context) {
     std::vector<Meta> metas;
     metas.reserve(batch.size());
     for (; current < batch.size(); ++current) {
       const PutRequest& request = batch[current];
-      metas.push_back(make_meta(gsl::narrow<std::int64_t>(request.value.size()),
-                                prepared[current].etag, request.options, now));
-      write_entry(connection, request.ns, request.key, prepared[current], metas.back(), chunk_size,
-                  where());
+      const auto size = gsl::narrow<std::int64_t>(request.value.size());
+      require_fits_alone(size, context.limits, where());
+      metas.push_back(
+          make_meta(size, prepared[current].etag, request.options, from_nanos(context.now)));
+      write_entry(context, request.ns, request.key, prepared[current], metas.back(), chunk_size,
+                  request.options, where());
     }
+    current = batch.size() - 1;  // a failure at commit names the last request
     return metas;
   });
 }
@@ -191,13 +310,14 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
   const Bytes encoded_metadata = encode_metadata(opts.metadata);
   const std::string owner = staging_owner();
   // The staging row (ns NULL) owns the chunks until publication swaps it in.
-  const std::int64_t staging_id = transact(where, [&](Connection& connection) {
-    return insert_entry(connection, {}, owner, make_meta(0, {}, {}, db_->now()), {});
+  const std::int64_t staging_id = transact(where, [&](WriteContext& context) {
+    return insert_entry(context, {}, owner, make_meta(0, {}, {}, from_nanos(context.now)), {});
   });
   try {
     Sha256 hash;
     Bytes buffer(db_->tuning().chunk_size);
     std::int64_t size = 0;
+    const Limits known = db_->known_limits();
     const auto check_stop = [&] {
       if (stop.stop_requested())
         throw_error(Errc::cancelled, describe_where(where) + ": cancelled");
@@ -209,28 +329,35 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
       const BytesView chunk(buffer.data(), n);
       hash.update(chunk);
       const std::int64_t checksum = chunk_checksum(chunk, seq);
+      size += gsl::narrow<std::int64_t>(n);
+      // Stops as soon as the stream is known to be too big for the store.
+      require_fits_alone(size, known, where);
       // One short transaction per chunk: the write lock is never held
       // while the caller's stream is read.
-      transact(where, [&](Connection& connection) {
-        insert_chunk(connection, staging_id, seq, checksum, chunk, where);
+      transact(where, [&](WriteContext& context) {
+        insert_chunk(context.connection, staging_id, seq, checksum, chunk, where);
       });
-      size += gsl::narrow<std::int64_t>(n);
       if (n < buffer.size()) break;
     }
     check_stop();
     const std::string etag = hash.finish_hex();
-    return transact(where, [&](Connection& connection) {
-      Meta meta = make_meta(size, etag, opts, db_->now());
-      delete_entry(connection, ns, key);
-      StatementUse publish(connection, Sql::publish_entry);
+    return transact(where, [&](WriteContext& context) {
+      require_fits_alone(size, context.limits, where);
+      check_condition(context, ns, key, opts, where);
+      Meta meta = make_meta(size, etag, opts, from_nanos(context.now));
+      delete_entry(context, ns, key);
+      StatementUse publish(context.connection, Sql::publish_entry);
       bind_text(*publish, 1, ns);
       bind_text(*publish, 2, key);
       bind_meta(*publish, 3, meta, encoded_metadata);
       publish->bind(9, staging_id);
+      bind_optional(*publish, 10, context.used_at());
       if (publish->exec() != 1) {
         throw_error(Errc::io, describe_where(where) +
                                   ": the staged chunks were reclaimed by another process");
       }
+      context.usage.added(ns, size, expiry_of(meta));
+      context.written.push_back(staging_id);
       return meta;
     });
   } catch (...) {
@@ -241,29 +368,115 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
 
 void Writer::erase(std::string_view ns, std::string_view key) {
   transact(db_->where("erase", ns, key),
-           [&](Connection& connection) { delete_entry(connection, ns, key); });
+           [&](WriteContext& context) { delete_entry(context, ns, key); });
 }
 
 void Writer::erase_namespace(std::string_view ns) {
-  transact(db_->where("erase_namespace", ns), [&](Connection& connection) {
-    StatementUse erase(connection, Sql::erase_namespace);
+  transact(db_->where("erase_namespace", ns), [&](WriteContext& context) {
+    // The namespace's usage row says what goes: no count of the entries.
+    const UsageRow gone = read_usage(context.connection, ns);
+    StatementUse erase(context.connection, Sql::erase_namespace);
     bind_text(*erase, 1, ns);
     erase->exec();
+    context.usage.cleared(ns, gone.entries, gone.bytes, gone.expiring);
   });
 }
 
 std::size_t Writer::erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
-  return transact(db_->where("erase_expired", ns), [&](Connection& connection) {
+  return transact(db_->where("erase_expired", ns), [&](WriteContext& context) {
     const std::int64_t now_nanos = to_nanos(now);
     const bool by_age = ttl > Duration::zero();
-    StatementUse erase(connection,
+    StatementUse erase(context.connection,
                        by_age ? Sql::erase_expired_by_expiry_or_age : Sql::erase_expired_by_expiry);
     bind_text(*erase, 1, ns);
     erase->bind(2, now_nanos);
     if (by_age) erase->bind(3, age_cutoff(now_nanos, ttl));
-    // changes() counts the entries only, not the chunks the trigger deletes.
-    return gsl::narrow<std::size_t>(erase->exec());
+    std::size_t erased = 0;
+    while (erase->executeStep()) {  // RETURNING: each deleted entry
+      context.usage.removed(ns, erase->getColumn(0).getInt64(), !erase->isColumnNull(1));
+      ++erased;
+    }
+    if (erased > 0) context.usage.expired(ns, erased);
+    return erased;
   });
+}
+
+void Writer::set_limits(const Limits& limits) {
+  const Where where = db_->where("set_limits");
+  validate_limits(limits, db_->tuning().page_size, where);
+  transact(where, [&](WriteContext& context) {
+    if (bounded(limits) && !bounded(context.limits)) {
+      // Every entry gets its place in the eviction order (put order).
+      StatementUse stamp(context.connection, Sql::stamp_eviction_order);
+      stamp->exec();
+    }
+    write_limits(context.connection, limits);
+    context.limits = limits;  // the duties evict to the new bounds
+  });
+  db_->remember_limits(limits);
+}
+
+void Writer::reset_stats() {
+  transact(db_->where("reset_stats"), [&](WriteContext& context) {
+    // What this process counted before the reset goes too.
+    db_->tallies().forget_reads();
+    reset_counters(context.connection);
+  });
+}
+
+bool Writer::try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                               Duration ttl) {
+  return transact(db_->where("try_acquire_lease", ns, key), [&](WriteContext& context) {
+    StatementUse cleanup(context.connection, Sql::lease_cleanup);
+    cleanup->bind(1, context.now);
+    cleanup->exec();
+    StatementUse acquire(context.connection, Sql::lease_acquire);
+    bind_text(*acquire, 1, ns);
+    bind_text(*acquire, 2, key);
+    bind_text(*acquire, 3, owner);
+    acquire->bind(4, add_saturating(context.now, ttl));
+    acquire->bind(5, context.now);
+    return acquire->exec() == 1;
+  });
+}
+
+void Writer::release_lease(std::string_view ns, std::string_view key, std::string_view owner) {
+  transact(db_->where("release_lease", ns, key), [&](WriteContext& context) {
+    StatementUse release(context.connection, Sql::lease_release);
+    bind_text(*release, 1, ns);
+    bind_text(*release, 2, key);
+    bind_text(*release, 3, owner);
+    release->exec();
+  });
+}
+
+void Writer::maintain() {
+  const bool trim = db_->trim_wanted().exchange(false, std::memory_order_relaxed);
+  if (!trim && db_->tallies().empty()) return;
+  const Where where = db_->where("maintenance");
+  // One transaction for the counts, the expired leases and a first batch of
+  // evictions; more batches while the store is above the low watermark.
+  for (bool first = true; first || trim; first = false) {
+    Eviction outcome = Eviction::fitted;
+    transact(where, [&](WriteContext& context) {
+      StatementUse cleanup(context.connection, Sql::lease_cleanup);
+      cleanup->bind(1, context.now);
+      cleanup->exec();
+      if (trim && bounded(context.limits)) {
+        outcome = evict_to_fit(context, fit_of(context.limits, db_->tuning().trim_low),
+                               db_->tuning().trim_batch);
+      }
+    });
+    if (outcome != Eviction::paused) break;
+  }
+}
+
+void Writer::flush_tallies() noexcept {
+  try {
+    if (db_->options().read_only || db_->tallies().empty()) return;
+    transact(db_->where("write the counts of reads"), [](WriteContext&) {});
+  } catch (...) {  // NOLINT(bugprone-empty-catch): what reads counted is lost, nothing else
+  }
 }
 
 void Writer::reclaim_abandoned_staging() noexcept {
@@ -282,8 +495,8 @@ void Writer::reclaim_abandoned_staging() noexcept {
       });
     }
     if (abandoned.empty()) return;
-    transact(where, [&](Connection& connection) {
-      for (const std::int64_t id : abandoned) delete_entry_by_id(connection, id);
+    transact(where, [&](WriteContext& context) {
+      for (const std::int64_t id : abandoned) delete_entry_by_id(context.connection, id);
     });
   } catch (...) {  // NOLINT(bugprone-empty-catch): retried by the next open or put_stream
   }
@@ -292,7 +505,7 @@ void Writer::reclaim_abandoned_staging() noexcept {
 void Writer::discard_staging(std::int64_t staging_id) noexcept {
   try {
     transact(db_->where("discard a staged put_stream"),
-             [&](Connection& connection) { delete_entry_by_id(connection, staging_id); });
+             [&](WriteContext& context) { delete_entry_by_id(context.connection, staging_id); });
   } catch (...) {  // NOLINT(bugprone-empty-catch): reclaimed once this process is gone
   }
 }

@@ -9,9 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/sqlite_store.hpp"
 #include "blobcache/types.hpp"
 
 #include "sqlite/database.hpp"
+#include "sqlite/write_context.hpp"
 
 namespace blobcache::detail {
 
@@ -19,10 +21,11 @@ namespace blobcache::detail {
 // connection; SQLite's write lock orders the transactions, across threads
 // and processes.
 //
-// Every write runs through one path, transact(): BEGIN IMMEDIATE, the
-// operation's statements, COMMIT, on a leased connection, with SQLite
-// errors translated. Work that every write transaction must do (the duties
-// of later features) is added there, once.
+// Every write runs through one path, transact(): BEGIN IMMEDIATE; the
+// operation's statements; the duties every write transaction does (the
+// counts that reads gathered in memory, least_recently_used's accesses,
+// eviction to the limits, the usage rows); COMMIT. So the accounting, the
+// bounds and the counters hold after every write, from any process.
 class Writer {
  public:
   explicit Writer(std::shared_ptr<Database> db) : db_(std::move(db)) {}
@@ -38,15 +41,34 @@ class Writer {
   void erase_namespace(std::string_view ns);
   std::size_t erase_expired(std::string_view ns, TimePoint now, Duration ttl);
 
+  // SqliteStore::set_limits and reset_stats.
+  void set_limits(const Limits& limits);
+  void reset_stats();
+
+  // Store::try_acquire_lease / release_lease: the leases table.
+  bool try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                         Duration ttl);
+  void release_lease(std::string_view ns, std::string_view key, std::string_view owner);
+
+  // The store's background duty: writes what reads counted, removes
+  // expired leases, and evicts down to the low watermark when a write left
+  // the store above the high one. Does nothing when nothing is due.
+  // Throws Error.
+  void maintain();
+  // Writes what reads counted, if anything. Best effort, never throws (the
+  // store's destructor).
+  void flush_tallies() noexcept;
+
   // Deletes staged put_streams whose process is gone. Best effort: a
   // failure leaves them for the next attempt.
   void reclaim_abandoned_staging() noexcept;
 
  private:
-  // THE write path. Runs `body(connection)` inside one write transaction
-  // and commits; `where` names the operation in errors (a Where, or a
-  // callable giving one when the failure happens). Returns what `body`
-  // returns. A failure rolls everything back.
+  // THE write path (see the class comment). Runs `body(context)` inside one
+  // write transaction, then the duties, then commits; `where` names the
+  // operation in errors (a Where, or a callable giving one when the failure
+  // happens). Returns what `body` returns. Any failure rolls everything
+  // back, and the counts it took from Tallies go back there.
   template <typename WhereOf, typename Body>
   auto transact(const WhereOf& where, Body&& body);
 

@@ -1,7 +1,5 @@
 // The background WAL checkpointer: who checkpoints when, how big the -wal
 // gets, and that the thread never outlives its store (also after fork).
-#include "sqlite/checkpointer.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,6 +15,7 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "sqlite/maintenance.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
 

@@ -411,7 +411,8 @@ TEST_CASE("16 processes opening one new file at once all succeed", "[sqlite][pro
       try {
         SqliteStore store({.path = file});
         store.put("crowd", std::to_string(i), std::string_view("here"));
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child %d: %s\n", i, e.what());
         code = 1;
       }
       ::_exit(code);
