@@ -5,6 +5,7 @@
 #include "sqlite/database.hpp"
 #include "sqlite/reader.hpp"
 #include "sqlite/test_seams.hpp"
+#include "sqlite/usage.hpp"
 #include "sqlite/writer.hpp"
 
 namespace blobcache {
@@ -131,6 +132,18 @@ CheckpointCounts SqliteStoreAccess::checkpoint_counts(const SqliteStore& store) 
 const Tuning& SqliteStoreAccess::tuning(const SqliteStore& store) noexcept {
   return store.impl_->db->tuning();
 }
+
+std::string SqliteStoreAccess::usage_mismatch(SqliteStore& store) {
+  Database& db = *store.impl_->db;
+  const Where where = db.where("usage_mismatch");
+  auto lease = db.lease(where);
+  return translated(where, [&] {
+    const Transaction snapshot(*lease, Transaction::Kind::read);
+    return detail::usage_mismatch(*lease);
+  });
+}
+
+void SqliteStoreAccess::maintain(SqliteStore& store) { store.impl_->writer.maintain(); }
 
 }  // namespace detail
 }  // namespace blobcache

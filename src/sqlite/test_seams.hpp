@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "blobcache/sqlite_store.hpp"
 
@@ -23,6 +24,11 @@ class SqliteStoreAccess {
   static Probes& probes(SqliteStore& store) noexcept;
   static CheckpointCounts checkpoint_counts(const SqliteStore& store) noexcept;
   static const Tuning& tuning(const SqliteStore& store) noexcept;
+  // "" when the store's usage rows equal a recount of its entries, else
+  // what differs (what check() also tests, without its page walk).
+  static std::string usage_mismatch(SqliteStore& store);
+  // Runs the store's background duty now, on the calling thread.
+  static void maintain(SqliteStore& store);
 };
 
 }  // namespace blobcache::detail

@@ -229,9 +229,10 @@ auto Writer::transact(const WhereOf& where, Body&& body) {
                             " bytes) even with everything else evicted; nothing stored");
           }
         }
-        context.usage.apply(context.connection);
+        // Before apply(): fits() adds the transaction's changes to the file's totals.
         const bool trim = bounded(context.limits) &&
                           !fits(context, fit_of(context.limits, db_->tuning().trim_high));
+        context.usage.apply(context.connection);
         transaction.commit();
         if (trim) {
           db_->trim_wanted().store(true, std::memory_order_relaxed);

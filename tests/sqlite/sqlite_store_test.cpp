@@ -89,7 +89,6 @@ TEST_CASE("SqliteStore keeps the store contract", "[sqlite][contract]") {
         return std::make_shared<SqliteStore>(SqliteOptions{.path = dir / (backing + ".db")});
       },
       .persistent = true,
-      .counts_hits = false,
   });
 }
 
