@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 const TimePoint kStart = TimePoint{} + 1'700'000'000s;
 
 using test::errc_of;
+using test::message_of;
 
 struct Fixture {
   std::shared_ptr<test::FixedClock> clock = std::make_shared<test::FixedClock>(kStart);
@@ -81,6 +82,14 @@ TEST_CASE("Cache::at throws entry_not_found for a missing key", "[cache]") {
   CHECK(errc_of([&] { (void)cache.at("missing"); }) == Errc::entry_not_found);
   cache.put("k", std::string_view("v"));
   CHECK(cache.at("k").text() == "v");
+}
+
+TEST_CASE("Cache messages name the operation, the namespace/key and the cause", "[cache]") {
+  Fixture f;
+  Cache cache(f.store, "ns", 1h);
+  CHECK(message_of([&] { (void)cache.at("gone"); }) == "at \"ns\"/\"gone\": no such entry");
+  Cache disabled(nullptr, "ns", 1h);
+  CHECK(message_of([&] { (void)disabled.get("k"); }) == "get \"ns\"/\"k\": the cache has no store");
 }
 
 TEST_CASE("Cache over a null store", "[cache]") {

@@ -48,7 +48,9 @@ class Cache {
   std::size_t clean_expired();
 
  private:
-  Store& require_store() const;
+  // The store; throws Error(Errc::store_not_configured) naming `operation`
+  // and `key` when there is none.
+  Store& require_store(std::string_view operation, std::string_view key) const;
 
   std::shared_ptr<Store> store_;
   std::string ns_;
