@@ -40,6 +40,12 @@ std::optional<Blob> Cache::get(std::string_view key) const {
   return require_store("get", key).get(ns_, key);
 }
 
+std::optional<Blob> Cache::get_fresh(std::string_view key) const {
+  std::optional<Blob> blob = require_store("get_fresh", key).get(ns_, key);
+  if (blob && policy_.is_expired(blob->meta)) return std::nullopt;
+  return blob;
+}
+
 Blob Cache::at(std::string_view key) const {
   std::optional<Blob> blob = require_store("at", key).get(ns_, key);
   if (!blob) {
@@ -49,12 +55,21 @@ Blob Cache::at(std::string_view key) const {
   return std::move(*blob);
 }
 
+std::unique_ptr<BlobReader> Cache::open(std::string_view key) const {
+  return require_store("open", key).open(ns_, key);
+}
+
 Meta Cache::put(std::string_view key, BytesView value, const PutOptions& opts) {
   return require_store("put", key).put(ns_, key, value, opts);
 }
 
 Meta Cache::put(std::string_view key, std::string_view text, const PutOptions& opts) {
   return put(key, as_bytes(text), opts);
+}
+
+Meta Cache::put_stream(std::string_view key, std::istream& in, const PutOptions& opts,
+                       std::stop_token stop) {
+  return require_store("put_stream", key).put_stream(ns_, key, in, opts, std::move(stop));
 }
 
 void Cache::erase(std::string_view key) {
