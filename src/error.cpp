@@ -94,7 +94,7 @@ std::string_view errc_name(Errc e) noexcept {
 
 namespace {
 
-std::string or_code_message(std::string message, std::error_code code) {
+std::string or_code_message(const std::string& message, std::error_code code) {
   return message.empty() ? code.message() : message;
 }
 

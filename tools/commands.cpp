@@ -42,9 +42,12 @@ std::string quoted(std::string_view ns, std::string_view key) {
   throw Error(Errc::io, what + ": " + std::strerror(error_number));
 }
 
-// Expiry as the library defines it, so that ls shows as expired exactly
-// what clean (without --ttl, so ttl 0, like this) erases.
-const Policy kPolicy{};
+// The library's definition of expiry as clean applies it without --ttl
+// (ttl 0), so that ls shows as expired exactly what clean erases.
+const Policy& clean_policy() {
+  static const Policy policy{};
+  return policy;
+}
 
 // The entry count and bytes of `ns`, or nullopt when it holds nothing.
 // Backends that cannot enumerate namespaces are asked for the list instead.
@@ -70,13 +73,13 @@ std::optional<NamespaceInfo> find_namespace(Store& store, const std::string& ns)
 // tool applies no TTL of its own when listing).
 std::optional<Duration> expires_in(const Meta& meta, TimePoint now) {
   if (!meta.expires_at) return std::nullopt;
-  return kPolicy.expires_in_at(meta, now);
+  return clean_policy().expires_in_at(meta, now);
 }
 
 std::string expires_in_text(const Meta& meta, TimePoint now) {
   const auto left = expires_in(meta, now);
   if (!left) return "-";
-  if (kPolicy.is_expired_at(meta, now)) return "expired";
+  if (clean_policy().is_expired_at(meta, now)) return "expired";
   return format_duration(*left);
 }
 
@@ -110,9 +113,9 @@ int ls_entries(Context& context, const std::string& ns) {
       const auto left = expires_in(object.meta, context.now);
       entries.push_back({
           {"key", object.key},
-          {"age_seconds", seconds_json(kPolicy.age_at(object.meta, context.now))},
+          {"age_seconds", seconds_json(clean_policy().age_at(object.meta, context.now))},
           {"expires_in_seconds", left ? json(seconds_json(*left)) : json(nullptr)},
-          {"expired", kPolicy.is_expired_at(object.meta, context.now)},
+          {"expired", clean_policy().is_expired_at(object.meta, context.now)},
           {"meta", meta_json(object.meta)},
       });
     }
@@ -122,7 +125,7 @@ int ls_entries(Context& context, const std::string& ns) {
   Table table({"KEY", "SIZE", "AGE", "EXPIRES-IN", "TYPE", "ETAG"}, {"SIZE", "AGE", "EXPIRES-IN"});
   for (const Object& object : objects) {
     table.add_row({object.key, format_size(object.meta.size),
-                   format_duration(kPolicy.age_at(object.meta, context.now)),
+                   format_duration(clean_policy().age_at(object.meta, context.now)),
                    expires_in_text(object.meta, context.now),
                    object.meta.content_type.empty() ? "-" : object.meta.content_type,
                    object.meta.etag.substr(0, kEtagPrefix)});
