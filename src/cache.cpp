@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "blobcache/error.hpp"
-#include "blobcache/names.hpp"
 
 #include "errors.hpp"
+#include "names_detail.hpp"
 
 namespace blobcache {
 
@@ -14,7 +14,7 @@ Cache::Cache(std::shared_ptr<Store> store, std::string ns, Duration ttl)
 
 Cache::Cache(std::shared_ptr<Store> store, std::string ns, Policy policy)
     : store_(std::move(store)), ns_(std::move(ns)), policy_(std::move(policy)) {
-  if (store_) validate_namespace(ns_);
+  if (store_) detail::validate_names("Cache", ns_);
 }
 
 std::string Cache::dir() const { return describe(store_.get(), "").root; }
@@ -27,31 +27,49 @@ const Policy& Cache::policy() const noexcept { return policy_; }
 
 const std::shared_ptr<Store>& Cache::store() const noexcept { return store_; }
 
-Store& Cache::require_store() const {
+Store& Cache::require_store(std::string_view operation, std::string_view key) const {
   if (!store_) {
-    detail::throw_error(Errc::store_not_configured,
-                        "cache \"" + ns_ + "\": blob store is not configured");
+    detail::throw_error(Errc::store_not_configured, std::string(operation) + " \"" + ns_ + "\"/\"" +
+                                                        std::string(key) +
+                                                        "\": the cache has no store");
   }
   return *store_;
 }
 
-std::optional<Blob> Cache::get(std::string_view key) const { return require_store().get(ns_, key); }
+std::optional<Blob> Cache::get(std::string_view key) const {
+  return require_store("get", key).get(ns_, key);
+}
+
+std::optional<Blob> Cache::get_fresh(std::string_view key) const {
+  std::optional<Blob> blob = require_store("get_fresh", key).get(ns_, key);
+  if (blob && policy_.is_expired(blob->meta)) return std::nullopt;
+  return blob;
+}
 
 Blob Cache::at(std::string_view key) const {
-  auto blob = get(key);
+  std::optional<Blob> blob = require_store("at", key).get(ns_, key);
   if (!blob) {
     detail::throw_error(Errc::entry_not_found,
-                        "cache \"" + ns_ + "\": entry \"" + std::string(key) + "\" not found");
+                        "at \"" + ns_ + "\"/\"" + std::string(key) + "\": no such entry");
   }
   return std::move(*blob);
 }
 
+std::unique_ptr<BlobReader> Cache::open(std::string_view key) const {
+  return require_store("open", key).open(ns_, key);
+}
+
 Meta Cache::put(std::string_view key, BytesView value, const PutOptions& opts) {
-  return require_store().put(ns_, key, value, opts);
+  return require_store("put", key).put(ns_, key, value, opts);
 }
 
 Meta Cache::put(std::string_view key, std::string_view text, const PutOptions& opts) {
   return put(key, as_bytes(text), opts);
+}
+
+Meta Cache::put_stream(std::string_view key, std::istream& in, const PutOptions& opts,
+                       std::stop_token stop) {
+  return require_store("put_stream", key).put_stream(ns_, key, in, opts, std::move(stop));
 }
 
 void Cache::erase(std::string_view key) {

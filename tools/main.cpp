@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 #include "blobcache/sqlite_store.hpp"
@@ -23,24 +24,27 @@ bool needs_existing_file(const tool::Invocation& invocation) {
 }
 
 int run(const tool::Invocation& invocation) {
-  std::filesystem::path db;
+  std::ostream* json_out = invocation.globals.json ? &std::cout : nullptr;
+  std::optional<std::filesystem::path> db;
   try {
     db = tool::resolve_db_path(invocation.globals);
     std::error_code error;
-    if (needs_existing_file(invocation) && !std::filesystem::exists(db, error)) {
-      std::cerr << "blobcache: not_found: no cache file (db: " << db.string() << ")\n";
-      return tool::kExitNotFound;
+    if (needs_existing_file(invocation) && !std::filesystem::exists(*db, error)) {
+      return tool::report({.code = "not_found",
+                           .message = "open: the cache file does not exist",
+                           .exit_code = tool::kExitNotFound},
+                          std::cerr, json_out, db);
     }
     // raise, not quarantine: a tool asked to look at a file must never move
     // it aside and start an empty one.
     SqliteStore store(SqliteOptions{
-        .path = db,
+        .path = *db,
         .read_only = invocation.globals.read_only,
         .on_corruption = OnCorruption::raise,
     });
     tool::Context context{
         .store = store,
-        .db = db,
+        .db = *db,
         .json = invocation.globals.json,
         .in = std::cin,
         .out = std::cout,
@@ -50,7 +54,7 @@ int run(const tool::Invocation& invocation) {
     };
     return tool::run(context, invocation.command);
   } catch (const std::exception& error) {
-    return tool::report_error(std::cerr, db, error);
+    return tool::report(tool::failure_of(error), std::cerr, json_out, db);
   }
 }
 

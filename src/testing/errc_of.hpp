@@ -1,4 +1,4 @@
-// The Errc and the message an operation throws, for every test program.
+// The Errc and message an operation throws, for every test program.
 #pragma once
 
 #include <exception>
@@ -26,15 +26,18 @@ Errc errc_of(Operation&& operation) {
   return Errc{};
 }
 
-// The what() of the blobcache::Error `operation` throws; "" when it throws
-// nothing.
+// The what() of the blobcache::Error `operation` throws; fails the test
+// when it throws nothing or another exception.
 template <typename Operation>
 std::string message_of(Operation&& operation) {
   try {
     operation();
   } catch (const Error& e) {
     return e.what();
+  } catch (const std::exception& e) {
+    FAIL("threw a non-blobcache exception: " << e.what());
   }
+  FAIL("threw nothing");
   return {};
 }
 
