@@ -9,10 +9,12 @@
 namespace blobcache::detail {
 namespace {
 
+// `bound` times per_mille / 1000, rounded up (without overflow): a small
+// bound keeps its whole size (3 entries at 900 per mille stay 3), so only
+// bounds with room between their watermarks are trimmed below themselves.
 std::int64_t scaled(std::int64_t bound, int per_mille) noexcept {
   if (bound <= 0) return 0;
-  // At least one: a bound scaled to nothing would ask to evict everything.
-  return std::max<std::int64_t>(1, bound / 1000 * per_mille + bound % 1000 * per_mille / 1000);
+  return bound / 1000 * per_mille + (bound % 1000 * per_mille + 999) / 1000;
 }
 
 // How far the totals are above `fit`; both <= 0 when they fit.

@@ -15,7 +15,8 @@ struct Fit {
   std::int64_t max_bytes = 0;
 };
 
-// `limits` scaled to `per_mille` of each bound (a bound of 0 stays none).
+// `limits` scaled to `per_mille` of each bound, rounded up (a bound of 0
+// stays none).
 Fit fit_of(const Limits& limits, int per_mille = 1000) noexcept;
 
 // True when the store's totals (the file's usage row plus what `context`
