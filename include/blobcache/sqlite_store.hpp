@@ -159,6 +159,29 @@ class SqliteStore final : public Store {
   // no_space.
   void set_limits(const Limits& limits);
 
+  // What trim() removed, or compact() reclaimed.
+  struct TrimReport {
+    std::int64_t entries = 0;  // entries evicted
+    std::int64_t bytes = 0;    // the sum of their sizes
+  };
+  struct CompactReport {
+    std::int64_t bytes_before = 0;  // the file and its -wal before
+    std::int64_t bytes_after = 0;   // ... and after
+  };
+
+  // Evicts now, as the store's background thread does after a write that
+  // left the store near a bound: down to 90 % of each limit (rounded up),
+  // expired entries first, then by the policy, in transactions of a few
+  // hundred entries. Nothing when the store has no limits. Cost: O(entries
+  // evicted). Throws Error: read_only, busy, io.
+  TrimReport trim();
+  // Gives the file's free pages back to the filesystem (VACUUM) and empties
+  // the -wal. Cost: rewrites every page, so O(file size) time and up to the
+  // file's size again in free disk space while it runs; other writers wait
+  // for it (up to their busy_timeout), readers go on. Entries, ids and
+  // settings are unchanged. Throws Error: read_only, busy, no_space, io.
+  CompactReport compact();
+
  protected:
   std::optional<Blob> do_get(std::string_view ns, std::string_view key) override;
   Meta do_put(std::string_view ns, std::string_view key, BytesView value,

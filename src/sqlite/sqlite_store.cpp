@@ -102,6 +102,10 @@ Limits SqliteStore::limits() const { return impl_->reader.limits(); }
 
 void SqliteStore::set_limits(const Limits& limits) { impl_->writer.set_limits(limits); }
 
+SqliteStore::TrimReport SqliteStore::trim() { return impl_->writer.trim(); }
+
+SqliteStore::CompactReport SqliteStore::compact() { return impl_->writer.compact(); }
+
 Stats SqliteStore::do_stats() { return impl_->reader.stats(); }
 
 void SqliteStore::do_reset_stats() { impl_->writer.reset_stats(); }

@@ -9,6 +9,7 @@
 #include "errors.hpp"
 #include "sha256.hpp"
 #include "sqlite/eviction.hpp"
+#include "sqlite/files.hpp"
 #include "sqlite/metadata_codec.hpp"
 #include "sqlite/rows.hpp"
 #include "sqlite/staging.hpp"
@@ -451,25 +452,52 @@ void Writer::release_lease(std::string_view ns, std::string_view key, std::strin
   });
 }
 
-void Writer::maintain() {
-  const bool trim = db_->trim_wanted().exchange(false, std::memory_order_relaxed);
-  if (!trim && db_->tallies().empty()) return;
-  const Where where = db_->where("maintenance");
+SqliteStore::TrimReport Writer::trim_to_low_watermark(std::string_view operation) {
+  SqliteStore::TrimReport report;
+  const Where where = db_->where(operation);
   // One transaction for the counts, the expired leases and a first batch of
   // evictions; more batches while the store is above the low watermark.
-  for (bool first = true; first || trim; first = false) {
+  for (;;) {
     Eviction outcome = Eviction::fitted;
     transact(where, [&](WriteContext& context) {
       StatementUse cleanup(context.connection, Sql::lease_cleanup);
       cleanup->bind(1, context.now);
       cleanup->exec();
-      if (trim && bounded(context.limits)) {
-        outcome = evict_to_fit(context, fit_of(context.limits, db_->tuning().trim_low),
-                               db_->tuning().trim_batch);
-      }
+      if (!bounded(context.limits)) return;
+      const std::int64_t entries = context.usage.entries();
+      const std::int64_t bytes = context.usage.bytes();
+      outcome = evict_to_fit(context, fit_of(context.limits, db_->tuning().trim_low),
+                             db_->tuning().trim_batch);
+      report.entries += entries - context.usage.entries();
+      report.bytes += bytes - context.usage.bytes();
     });
-    if (outcome != Eviction::paused) break;
+    if (outcome != Eviction::paused) return report;
   }
+}
+
+void Writer::maintain() {
+  if (db_->trim_wanted().exchange(false, std::memory_order_relaxed)) {
+    trim_to_low_watermark("maintenance");
+  } else if (!db_->tallies().empty()) {
+    flush_tallies();
+  }
+}
+
+SqliteStore::TrimReport Writer::trim() { return trim_to_low_watermark("trim"); }
+
+SqliteStore::CompactReport Writer::compact() {
+  const Where where = db_->where("compact");
+  db_->require_writable(where);
+  SqliteStore::CompactReport report{.bytes_before = file_bytes(db_->options().path)};
+  flush_tallies();
+  auto lease = db_->lease(where);
+  translated(where, [&] {
+    // VACUUM keeps INTEGER PRIMARY KEY values, so chunk rowids stay valid.
+    lease->db().exec("VACUUM");
+    lease->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  });
+  report.bytes_after = file_bytes(db_->options().path);
+  return report;
 }
 
 void Writer::flush_tallies() noexcept {

@@ -41,8 +41,10 @@ class Writer {
   void erase_namespace(std::string_view ns);
   std::size_t erase_expired(std::string_view ns, TimePoint now, Duration ttl);
 
-  // SqliteStore::set_limits and reset_stats.
+  // SqliteStore::set_limits, trim, compact and reset_stats.
   void set_limits(const Limits& limits);
+  SqliteStore::TrimReport trim();
+  SqliteStore::CompactReport compact();
   void reset_stats();
 
   // Store::try_acquire_lease / release_lease: the leases table.
@@ -71,6 +73,9 @@ class Writer {
   // back, and the counts it took from Tallies go back there.
   template <typename WhereOf, typename Body>
   auto transact(const WhereOf& where, Body&& body);
+
+  // Evicts down to the low watermark in batches; what it removed.
+  SqliteStore::TrimReport trim_to_low_watermark(std::string_view operation);
 
   // Deletes one staged put_stream. Best effort, never throws.
   void discard_staging(std::int64_t staging_id) noexcept;

@@ -2,9 +2,6 @@
 // inside the put's transaction, least_recently_used without writes on
 // reads, and statistics that add up across processes.
 #include <SQLiteCpp/Database.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,11 +9,14 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
+
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sqlite/connection.hpp"
@@ -110,7 +110,8 @@ void random_operation(SqliteStore& store, std::mt19937& random, int step) {
   const std::string& ns = kSpaces.at(random() % kSpaces.size());
   const std::string key = "k" + std::to_string(random() % 60);
   // Log-uniform sizes: as many tiny values as big ones.
-  const auto size = static_cast<std::size_t>(std::exp2(std::uniform_real_distribution<>(0, 20)(random)));
+  const auto size =
+      static_cast<std::size_t>(std::exp2(std::uniform_real_distribution<>(0, 20)(random)));
   PutOptions opts;
   if (random() % 5 == 0) opts.expires_at = std::chrono::system_clock::now() - 1h;
   if (random() % 5 == 1) opts.expires_at = std::chrono::system_clock::now() + 1h;
@@ -143,9 +144,10 @@ void random_operation(SqliteStore& store, std::mt19937& random, int step) {
   }
 }
 
-TEST_CASE("after every write of a random sequence the store is within its limits and its usage "
-          "equals a recount",
-          "[sqlite][limits]") {
+TEST_CASE(
+    "after every write of a random sequence the store is within its limits and its usage "
+    "equals a recount",
+    "[sqlite][limits]") {
   const EvictionPolicy policy =
       GENERATE(EvictionPolicy::least_recently_stored, EvictionPolicy::least_recently_used);
   const Limits limits{.max_bytes = 3 * kMiB, .max_entries = 40, .eviction = policy};
@@ -236,7 +238,7 @@ TEST_CASE("least_recently_used keeps an entry that is read often, across a reope
     store.put("ns", "c", std::string_view("c"));
     for (int i = 0; i < 10; ++i) CHECK(store.get("ns", "read-often").has_value());
     CHECK(store.open("ns", "b") != nullptr);  // open() is an access too
-  }  // the accesses are written when the store closes
+  }                                           // the accesses are written when the store closes
   SqliteStore store({.path = file});
   store.put("ns", "d", std::string_view("d"));  // full: the least recently used goes
   CHECK(store.get("ns", "read-often").has_value());
@@ -249,9 +251,9 @@ TEST_CASE("least_recently_used: 10,000 gets from a fresh store make at most 2 wr
   const test::TempDir dir;
   const fs::path file = dir / "reads.db";
   {
-    SqliteStore store({.path = file, .limits = Limits{.max_entries = 1000,
-                                                      .eviction =
-                                                          EvictionPolicy::least_recently_used}});
+    SqliteStore store(
+        {.path = file,
+         .limits = Limits{.max_entries = 1000, .eviction = EvictionPolicy::least_recently_used}});
     for (int i = 0; i < 200; ++i) store.put("ns", std::to_string(i), pattern(100, 1));
   }
   SQLite::Database other(file.string(), SQLite::OPEN_READONLY);
@@ -273,8 +275,8 @@ TEST_CASE("limits set by one process are honoured by another that opens with nul
           "[sqlite][limits][process]") {
   const test::TempDir dir;
   const fs::path file = dir / "limits.db";
-  const Limits limits{.max_bytes = 64 * 1024, .max_entries = 10,
-                      .eviction = EvictionPolicy::least_recently_used};
+  const Limits limits{
+      .max_bytes = 64 * 1024, .max_entries = 10, .eviction = EvictionPolicy::least_recently_used};
   const pid_t setter = in_child([&] {
     SqliteStore store({.path = file});
     store.set_limits(limits);
@@ -330,9 +332,10 @@ TEST_CASE("two processes' hits and misses add up in the file once they have clos
   CHECK(third.stats().entries == 10);
 }
 
-TEST_CASE("a value larger than max_bytes is too_large and evicts nothing; a batch is all or "
-          "nothing",
-          "[sqlite][limits]") {
+TEST_CASE(
+    "a value larger than max_bytes is too_large and evicts nothing; a batch is all or "
+    "nothing",
+    "[sqlite][limits]") {
   const test::TempDir dir;
   SqliteStore store({.path = dir / "big.db", .limits = Limits{.max_bytes = 1 * kMiB}});
   for (int i = 0; i < 4; ++i) store.put("ns", std::to_string(i), pattern(200 * 1024, 3));
@@ -383,8 +386,8 @@ TEST_CASE("set_limits to a lower bound trims at once; bad limits change nothing"
         }) == Errc::invalid_argument);
   CHECK_FALSE(fs::exists(dir / "other.db"));
   CHECK(errc_of([&] {
-          SqliteStore reader({.path = dir / "lower.db", .read_only = true,
-                              .limits = Limits{.max_entries = 1}});
+          SqliteStore reader(
+              {.path = dir / "lower.db", .read_only = true, .limits = Limits{.max_entries = 1}});
         }) == Errc::invalid_argument);
   store.set_limits({});  // no limits: puts evict nothing any more
   const std::int64_t before = store.stats().entries;
@@ -432,6 +435,45 @@ TEST_CASE("eviction reads its victims from indexes", "[sqlite][limits][plan]") {
     INFO(plan);
     CHECK(plan.find("entries") == std::string::npos);  // the usage rows, never the entries
   }
+}
+
+}  // namespace
+}  // namespace blobcache
+
+namespace blobcache {
+namespace {
+
+TEST_CASE("trim() evicts to the low watermark and says what it removed; compact() shrinks the file",
+          "[sqlite][limits][trim]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "compact.db";
+  detail::Tuning tuning;
+  tuning.trim_high = 1001;  // no background trim: trim() does it
+  const auto opened = detail::SqliteStoreAccess::open({.path = file}, tuning);
+  SqliteStore& store = *opened;
+  CHECK(store.trim().entries == 0);  // no limits: nothing to do
+  for (int i = 0; i < 100; ++i) store.put("ns", std::to_string(i), pattern(10'000, 7));
+  store.set_limits({.max_entries = 100});
+  const SqliteStore::TrimReport report = store.trim();
+  CHECK(report.entries == 10);
+  CHECK(report.bytes == 100'000);
+  CHECK(store.stats().entries == 90);
+  CHECK(store.stats().evictions == 10);
+  CHECK_FALSE(store.get("ns", "9").has_value());
+  CHECK(store.get("ns", "10").has_value());
+
+  store.set_limits({});
+  for (int i = 0; i < 20; ++i) store.put("big", std::to_string(i), pattern(300'000, 8));
+  store.erase_namespace("big");
+  const SqliteStore::CompactReport compacted = store.compact();
+  INFO(compacted.bytes_before << " -> " << compacted.bytes_after);
+  CHECK(compacted.bytes_after < compacted.bytes_before - 4 * kMiB);
+  CHECK(store.stats().entries == 90);
+  CHECK(store.get("ns", "50")->data == pattern(10'000, 7));
+  CHECK_NOTHROW(store.check());
+  SqliteStore reader({.path = file, .read_only = true});
+  CHECK(errc_of([&] { reader.compact(); }) == Errc::read_only);
+  CHECK(errc_of([&] { reader.trim(); }) == Errc::read_only);
 }
 
 }  // namespace
