@@ -1,13 +1,67 @@
 #include "blobcache/cache.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <unistd.h>
 #include <utility>
 
 #include "blobcache/error.hpp"
 
 #include "errors.hpp"
 #include "names_detail.hpp"
+#include "single_flight.hpp"
 
 namespace blobcache {
+namespace {
+
+// A token naming one get_or_fill call among every process of this boot:
+// the pid, a count of this process's calls and 64 random bits (a forked
+// child shares the count, not the random bits).
+std::string fill_owner() {
+  static std::atomic<std::uint64_t> calls{0};
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return std::to_string(::getpid()) + "-" + std::to_string(calls.fetch_add(1)) + "-" +
+         std::to_string(random());
+}
+
+// The pauses of a waiter that polls the store for another process's
+// filler: 1 ms, doubling, at most 100 ms.
+class Backoff {
+ public:
+  void pause() {
+    std::this_thread::sleep_for(next_);
+    next_ = std::min(next_ * 2, std::chrono::milliseconds(100));
+  }
+
+ private:
+  std::chrono::milliseconds next_{1};
+};
+
+// Ends a lease however the filler leaves (a fill that throws anything).
+class LeaseHolder {
+ public:
+  LeaseHolder(Store& store, std::string_view ns, std::string_view key, const std::string& owner)
+      : store_(store), ns_(ns), key_(key), owner_(owner) {}
+  ~LeaseHolder() {
+    try {
+      store_.release_lease(ns_, key_, owner_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): it expires by itself
+    }
+  }
+  LeaseHolder(const LeaseHolder&) = delete;
+  LeaseHolder& operator=(const LeaseHolder&) = delete;
+
+ private:
+  Store& store_;
+  std::string_view ns_;
+  std::string_view key_;
+  const std::string& owner_;
+};
+
+}  // namespace
 
 Cache::Cache(std::shared_ptr<Store> store, std::string ns, Duration ttl)
     : Cache(std::move(store), std::move(ns), Policy{.ttl = ttl}) {}
@@ -95,6 +149,71 @@ std::vector<Entry> Cache::list() const {
 std::size_t Cache::clean_expired() {
   if (!store_) return 0;
   return store_->erase_expired(ns_, policy_.now(), policy_.ttl);
+}
+
+Lookup Cache::get_or_fill(std::string_view key, const std::function<Fill()>& fill,
+                          const FillOptions& opts) {
+  Store& store = require_store("get_or_fill", key);
+  if (opts.lease <= Duration::zero()) {
+    detail::throw_error(Errc::invalid_argument, "get_or_fill \"" + ns_ + "\"/\"" +
+                                                    std::string(key) +
+                                                    "\": FillOptions::lease must be positive");
+  }
+  if (std::optional<Blob> hit = store.get(ns_, key); hit && !policy_.is_expired(hit->meta)) {
+    return {.blob = std::move(*hit), .fresh = true, .filled = false};
+  }
+  return detail::flights().run(&store, ns_, key,
+                               [&] { return fill_across_processes(store, key, fill, opts); });
+}
+
+Lookup Cache::fill_across_processes(Store& store, std::string_view key,
+                                    const std::function<Fill()>& fill,
+                                    const FillOptions& opts) const {
+  const std::string owner = fill_owner();
+  Backoff backoff;
+  for (;;) {
+    // Filled by someone else since (another thread's flight, another
+    // process)? Then that is the answer.
+    std::optional<Blob> current = store.get(ns_, key);
+    if (current && !policy_.is_expired(current->meta)) {
+      return {.blob = std::move(*current), .fresh = true, .filled = false};
+    }
+    if (!store.try_acquire_lease(ns_, key, owner, opts.lease)) {
+      backoff.pause();  // another process fills: wait for its value or its lease to end
+      continue;
+    }
+    const LeaseHolder lease(store, ns_, key, owner);
+    // Read again under the lease: a filler may have finished in between.
+    current = store.get(ns_, key);
+    if (current && !policy_.is_expired(current->meta)) {
+      return {.blob = std::move(*current), .fresh = true, .filled = false};
+    }
+    Fill made;
+    try {
+      made = fill();
+    } catch (...) {
+      if (current && opts.stale_if_error) {
+        return {.blob = std::move(*current), .fresh = false, .filled = false};
+      }
+      throw;  // the lease ends with `lease`
+    }
+    PutOptions put_options = std::move(made.opts);
+    if (!put_options.if_match) put_options.if_match = current ? current->meta.etag : std::string();
+    try {
+      Meta meta = store.put(ns_, key, made.data, put_options);
+      return {.blob = {.data = std::move(made.data), .meta = std::move(meta)},
+              .fresh = true,
+              .filled = true};
+    } catch (const Error& e) {
+      if (e.errc() != Errc::precondition_failed) throw;
+    }
+    // Someone wrote a newer value meanwhile: it wins, and is returned.
+    if (std::optional<Blob> newer = store.get(ns_, key)) {
+      const bool fresh = !policy_.is_expired(newer->meta);
+      return {.blob = std::move(*newer), .fresh = fresh, .filled = false};
+    }
+    // ... and was erased again since: fill once more.
+  }
 }
 
 }  // namespace blobcache

@@ -1,6 +1,8 @@
 // Cache: one namespace of a store, seen through a Policy.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -14,6 +16,31 @@
 #include "blobcache/types.hpp"
 
 namespace blobcache {
+
+// What a get_or_fill function returns: the value to store and how.
+struct Fill {
+  Bytes data;
+  // Stored as given, except if_match: get_or_fill sets it to the etag it
+  // saw (or "" for none) unless the function set one itself.
+  PutOptions opts;
+};
+
+// What get_or_fill returns.
+struct Lookup {
+  Blob blob;
+  // false: an expired entry, served because the fill threw (stale_if_error).
+  bool fresh = true;
+  // true: this call ran the fill and stored its result.
+  bool filled = false;
+};
+
+struct FillOptions {
+  // How long others wait for one filler before one of them takes over (a
+  // filler that died or hangs). Must be positive.
+  Duration lease = std::chrono::seconds(30);
+  // Serve the expired entry, if there is one, when the fill throws.
+  bool stale_if_error = true;
+};
 
 // Cheap to copy (copies share the store). Thread-safe: the store is, and a
 // Cache is immutable after construction.
@@ -66,10 +93,42 @@ class Cache {
   // Erases the entries the policy calls expired now; returns how many.
   std::size_t clean_expired();
 
+  // Get, or compute and store, with one computation per key. A fresh entry
+  // (not expired under the policy) is returned as is (fresh, not filled).
+  // Otherwise exactly one caller per (store, namespace, key) runs `fill`:
+  // the other threads of this process that ask meanwhile wait for it (on a
+  // condition variable) and get its outcome; on backends shared by
+  // processes (SqliteStore, RedisStore) the callers in other processes wait
+  // too, through a lease in the store (Store::try_acquire_lease): they poll
+  // the store, sleeping 1 ms doubling to 100 ms between polls, never
+  // spinning. A filler that dies or outlives opts.lease is replaced by one
+  // of the waiters. The fill's result is stored with if_match set to the
+  // etag the filler saw, so a value written meanwhile by someone else is
+  // never overwritten: that newer value is returned instead (filled
+  // false). When `fill` throws (anything): the lease is released at once,
+  // and the call returns the expired entry (fresh false) if there is one
+  // and opts.stale_if_error, else rethrows fill's exception unchanged; the
+  // threads that waited for this call get the same outcome, and the next
+  // caller fills again.
+  //
+  // Waiting lasts as long as another filler holds its lease (at most
+  // opts.lease after it took it); each store call waits for locks as the
+  // store does (SqliteOptions::busy_timeout). Throws what the store's get,
+  // put and lease calls throw (Errc::store_not_configured without a store,
+  // Errc::invalid_key, Errc::invalid_argument for opts.lease <= 0 or a
+  // malformed if_match returned by `fill`), or fill's exception. Cost on a
+  // fresh hit: one get.
+  Lookup get_or_fill(std::string_view key, const std::function<Fill()>& fill,
+                     const FillOptions& opts = {});
+
  private:
   // The store; throws Error(Errc::store_not_configured) naming `operation`
   // and `key` when there is none.
   Store& require_store(std::string_view operation, std::string_view key) const;
+  // get_or_fill's leader: fills under a lease of the store, or waits for the
+  // process that holds it.
+  Lookup fill_across_processes(Store& store, std::string_view key,
+                               const std::function<Fill()>& fill, const FillOptions& opts) const;
 
   std::shared_ptr<Store> store_;
   std::string ns_;
