@@ -93,6 +93,7 @@ ValueRead read_value(Connection& connection, Route route, std::string_view ns, s
 }  // namespace
 
 void Reader::count(std::string_view ns, std::string_view key, bool found) {
+  if (!db_->tuning().count_reads) return;
   Tallies& tallies = db_->tallies();
   tallies.count(ns, found);
   if (found && db_->records_accesses()) tallies.accessed(ns, key, db_->now());

@@ -51,6 +51,9 @@ struct Tuning {
   int checkpoint_inline_pages = 4 * 4000;
   // The -wal file is truncated to this size after a checkpoint.
   std::int64_t journal_size_limit = 64 * 1024 * 1024;
+  // Gets and opens count their hits and misses (Stats). Off only to measure
+  // what counting costs (bench/limits_bench.cpp).
+  bool count_reads = true;
   // How long what reads counted (hits and misses, least_recently_used's
   // accesses) may wait in memory before the store's thread writes it, when
   // no write of the store carries it sooner.
