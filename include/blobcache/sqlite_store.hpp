@@ -114,10 +114,15 @@ struct SqliteOptions {
 // connections: after fork() the child reopens its own connections.
 //
 // Threads and memory it uses: a writable store starts one thread of its own,
-// on the first commit that needs it, which copies the WAL into the file
-// (checkpoints) off the callers' puts; the destructor joins it. A fork()
-// waits while that thread is inside SQLite, and a forked child checkpoints
-// on its own commits instead. get() of a value of 64 KiB or more reads it
+// on first need, which copies the WAL into the file (checkpoints) off the
+// callers' puts, writes what reads counted (Stats' hits and misses,
+// least_recently_used's accesses) within about a second, and trims a
+// bounded store; the destructor joins it after writing what is still
+// counted. A fork() waits while that thread is inside SQLite, and a forked
+// child checkpoints on its own commits instead. Counts wait in memory: a
+// few dozen bytes per namespace read, and per entry read with
+// least_recently_used (at most 16,384 entries before a write is asked
+// for). get() of a value of 64 KiB or more reads it
 // through a memory map of the file (its pages count in the process's RSS
 // while mapped; open() never maps, nor does a read-only store opened
 // immutable, see read_only): so never truncate a live store's file by
@@ -125,11 +130,18 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at
-  // options.path. Throws Error: invalid_argument (empty path), corrupt
-  // (with OnCorruption::raise), unsupported (newer schema, network
-  // filesystem), read_only (a writable open of a file or folder that cannot
-  // be written; the store never changes permissions), no_space, io, busy.
-  // Cost: a few milliseconds and O(entries), not O(bytes stored).
+  // options.path. A file another program made (a non-empty SQLite database
+  // without blobcache's mark) is refused and left untouched, whatever
+  // on_corruption says. Throws Error: invalid_argument (empty path, a
+  // negative busy_timeout, max_file_bytes negative or below 64 pages, bad
+  // limits, limits with read_only; no file is created), entry_not_found (a
+  // read-only open of a file that does not exist), corrupt (with
+  // OnCorruption::raise, or read_only), unsupported (another program's
+  // file, a newer schema, a network filesystem), read_only (a writable open
+  // of a file or folder that cannot be written; the store never changes
+  // permissions), no_space, io, busy. Cost: a few milliseconds and
+  // O(entries) (the metadata's integrity check), not O(bytes stored); a
+  // migration from an older version counts the entries once.
   explicit SqliteStore(SqliteOptions options);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
