@@ -55,8 +55,9 @@ Meta make_meta(std::int64_t size, std::string etag, const PutOptions& opts, Time
 }
 
 void insert_chunk(Connection& connection, std::int64_t entry_id, std::int64_t seq,
-                  std::int64_t checksum, BytesView data, const Where& where) {
-  StatementUse insert(connection, Sql::insert_chunk);
+                  std::int64_t checksum, BytesView data, const Where& where,
+                  Sql statement = Sql::insert_chunk) {
+  StatementUse insert(connection, statement);
   insert->bind(1, chunk_rowid(entry_id, seq, where));
   insert->bind(2, checksum);
   insert->bindNoCopy(3, data.data(), gsl::narrow<int>(data.size()));
@@ -114,18 +115,33 @@ void delete_entry_by_id(Connection& connection, std::int64_t id) {
   erase->exec();
 }
 
+// The entry a put replaces, as its row says.
+struct Existing {
+  std::int64_t id = 0;
+  std::int64_t size = 0;
+  bool expiring = false;
+  std::string etag;
+};
+
+std::optional<Existing> find_existing(WriteContext& context, std::string_view ns,
+                                      std::string_view key) {
+  StatementUse find(context.connection, Sql::find_entry);
+  bind_text(*find, 1, ns);
+  bind_text(*find, 2, key);
+  if (!find->executeStep()) return std::nullopt;
+  return Existing{.id = find->getColumn(0).getInt64(),
+                  .size = find->getColumn(1).getInt64(),
+                  .expiring = !find->isColumnNull(3),
+                  .etag = find->getColumn(4).getString()};
+}
+
 // Throws Error(Errc::precondition_failed) naming `where` unless the entry's
 // current etag is what `opts.if_match` asks for.
-void check_condition(WriteContext& context, std::string_view ns, std::string_view key,
-                     const PutOptions& opts, const Where& where) {
+void check_condition(const std::optional<Existing>& existing, const PutOptions& opts,
+                     const Where& where) {
   if (!opts.if_match) return;
-  std::optional<std::string> current;
-  {
-    StatementUse find(context.connection, Sql::find_entry);
-    bind_text(*find, 1, ns);
-    bind_text(*find, 2, key);
-    if (find->executeStep()) current = find->getColumn(4).getString();
-  }
+  const std::optional<std::string> current =
+      existing ? std::optional<std::string>(existing->etag) : std::nullopt;
   const std::string& wanted = *opts.if_match;
   if (wanted.empty() ? !current.has_value() : current == wanted) return;
   std::string why;
@@ -139,18 +155,43 @@ void check_condition(WriteContext& context, std::string_view ns, std::string_vie
   throw_error(Errc::precondition_failed, describe_where(where) + ": " + why + "; nothing written");
 }
 
+// Updates the row of an entry being replaced with `meta`, in place.
+void replace_entry(WriteContext& context, std::string_view ns, const Existing& existing,
+                   const Meta& meta, const Bytes& encoded_metadata) {
+  StatementUse update(context.connection, Sql::replace_entry);
+  update->bind(1, existing.id);
+  bind_meta(*update, 2, meta, encoded_metadata);
+  bind_optional(*update, 8, context.used_at());
+  update->exec();
+  context.usage.removed(ns, existing.size, existing.expiring);
+  context.usage.added(ns, meta.size, expiry_of(meta));
+  context.written.push_back(existing.id);
+}
+
 // REQUIRES: a write transaction (context).
 void write_entry(WriteContext& context, std::string_view ns, std::string_view key,
                  const PreparedValue& value, const Meta& meta, std::size_t chunk_size,
                  const PutOptions& opts, const Where& where) {
-  check_condition(context, ns, key, opts, where);
-  delete_entry(context, ns, key);
-  const std::int64_t id = insert_entry(context, ns, key, meta, value.encoded_metadata);
+  const std::optional<Existing> existing = find_existing(context, ns, key);
+  check_condition(existing, opts, where);
+  std::int64_t id = 0;
+  if (existing) {
+    // Same id: the chunk rowids are the same, so each new chunk replaces
+    // the old one of its seq, and what a shorter value leaves goes.
+    id = existing->id;
+    replace_entry(context, ns, *existing, meta, value.encoded_metadata);
+    StatementUse trim(context.connection, Sql::delete_chunks_from);
+    trim->bind(1, id);
+    trim->bind(2, gsl::narrow<std::int64_t>(value.checksums.size()));
+    trim->exec();
+  } else {
+    id = insert_entry(context, ns, key, meta, value.encoded_metadata);
+  }
   for (std::size_t seq = 0; seq < value.checksums.size(); ++seq) {
     const std::size_t offset = seq * chunk_size;
     insert_chunk(context.connection, id, gsl::narrow<std::int64_t>(seq), value.checksums[seq],
                  value.bytes.subspan(offset, std::min(chunk_size, value.bytes.size() - offset)),
-                 where);
+                 where, existing ? Sql::replace_chunk : Sql::insert_chunk);
   }
 }
 
@@ -345,7 +386,7 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
     const std::string etag = hash.finish_hex();
     return transact(where, [&](WriteContext& context) {
       require_fits_alone(size, context.limits, where);
-      check_condition(context, ns, key, opts, where);
+      check_condition(find_existing(context, ns, key), opts, where);
       Meta meta = make_meta(size, etag, opts, from_nanos(context.now));
       delete_entry(context, ns, key);
       StatementUse publish(context.connection, Sql::publish_entry);
