@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/export.hpp"
 #include "blobcache/policy.hpp"
 #include "blobcache/store.hpp"
 #include "blobcache/types.hpp"
@@ -19,7 +20,7 @@ namespace blobcache {
 // A Cache over a null store is a disabled cache: get, at and put throw
 // Error(Errc::store_not_configured); erase, erase_namespace and
 // clean_expired do nothing; list is empty; dir is "".
-class Cache {
+class BLOBCACHE_EXPORT Cache {
  public:
   // Throws Error(Errc::invalid_namespace) when `store` is set and `ns`
   // breaks the name grammar.

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "blobcache/export.hpp"
+
 namespace blobcache {
 
 enum class Errc {
@@ -30,13 +32,13 @@ enum class Errc {
 };
 
 // The category of Errc; name() == "blobcache". Thread-safe.
-const std::error_category& error_category() noexcept;
-std::error_code make_error_code(Errc e) noexcept;
+BLOBCACHE_EXPORT const std::error_category& error_category() noexcept;
+BLOBCACHE_EXPORT std::error_code make_error_code(Errc e) noexcept;
 
 // The enumerator's name, e.g. "entry_not_found"; "unknown" for other values.
-std::string_view errc_name(Errc e) noexcept;
+BLOBCACHE_EXPORT std::string_view errc_name(Errc e) noexcept;
 
-class Error : public std::system_error {
+class BLOBCACHE_EXPORT Error : public std::system_error {
  public:
   using std::system_error::system_error;
   // The Errc of this error (code().value() as an Errc).

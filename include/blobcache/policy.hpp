@@ -4,13 +4,14 @@
 #include <memory>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache {
 
 // An aggregate: `Policy{.ttl = 1h, .clock = my_clock}`. Const methods are
 // thread-safe when the clock is.
-struct Policy {
+struct BLOBCACHE_EXPORT Policy {
   // Entries without expires_at expire `ttl` after updated_at; <= 0: never.
   Duration ttl{0};
   // The source of "now"; null: system_clock().

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/store.hpp"
 
 namespace blobcache {
@@ -35,7 +36,7 @@ enum class Durability { normal, full };
 enum class OnCorruption { raise, quarantine };
 
 // An aggregate: `SqliteOptions{.path = p, .read_only = true}`.
-struct SqliteOptions {
+struct BLOBCACHE_EXPORT SqliteOptions {
   // The one cache file; its folder is created (0700) if missing.
   std::filesystem::path path;
   // How long a call waits for another writer's lock before Error(Errc::busy).
@@ -87,7 +88,7 @@ struct SqliteOptions {
 // while mapped; open() never maps, nor does a read-only store opened
 // immutable, see read_only): so never truncate a live store's file by
 // other means, which would end the process with SIGBUS instead of an error.
-class SqliteStore final : public Store {
+class BLOBCACHE_EXPORT SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at
   // options.path. Throws Error: invalid_argument (empty path), corrupt
@@ -128,7 +129,7 @@ class SqliteStore final : public Store {
   void do_check() override;
 
  private:
-  class Impl;
+  class BLOBCACHE_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/export.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache {
@@ -27,7 +28,7 @@ namespace blobcache {
 // while reading is not seen. Not thread-safe: one reader, one thread at a
 // time. The reader holds resources of its store (for SqliteStore a read
 // snapshot): destroy it before the store and do not keep it for long.
-class BlobReader {
+class BLOBCACHE_EXPORT BlobReader {
  public:
   virtual ~BlobReader() = default;
   // Copies up to out.size() bytes into `out`; returns how many. Returns 0
@@ -38,7 +39,7 @@ class BlobReader {
   virtual const Meta& meta() const noexcept = 0;
 };
 
-class Store {
+class BLOBCACHE_EXPORT Store {
  public:
   virtual ~Store() = default;
 
@@ -176,8 +177,8 @@ class Store {
 
 // store->describe() with `fallback_backend` as the backend name when `store`
 // is null or names no backend.
-Info describe(const Store* store, std::string_view fallback_backend);
+BLOBCACHE_EXPORT Info describe(const Store* store, std::string_view fallback_backend);
 // store->check(); a null store is a no-op.
-void check(Store* store);
+BLOBCACHE_EXPORT void check(Store* store);
 
 }  // namespace blobcache
