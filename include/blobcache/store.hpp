@@ -4,8 +4,9 @@
 // threads at once without external synchronization.
 //
 // The public methods are non-virtual: they validate namespaces and keys
-// (see names.hpp) and arguments, then call the protected do_* virtuals.
-// A backend therefore never sees a bad name. Backend authors implement the
+// (see names.hpp), PutOptions::if_match and a lease's owner and ttl, then
+// call the protected do_* virtuals. A backend therefore never sees a bad
+// name. Backend authors implement the
 // do_* methods and run blobcache::testing::run_store_contract against them.
 #pragma once
 
