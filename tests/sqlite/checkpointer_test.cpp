@@ -4,12 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -17,8 +14,11 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "files.hpp"
+#include "processes.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
+#include "wait_until.hpp"
 
 namespace blobcache {
 namespace {
@@ -53,6 +53,12 @@ CheckpointCounts counts(const SqliteStore& store) {
   return detail::SqliteStoreAccess::checkpoint_counts(store);
 }
 
+// Every checkpoint attempt the store made, by its thread or a committer.
+std::uint64_t checkpoints(const SqliteStore& store) {
+  const CheckpointCounts c = counts(store);
+  return c.background + c.inline_ + c.failed;
+}
+
 // Sums the counts of stores opened one after another.
 CheckpointCounts& operator+=(CheckpointCounts& sum, const CheckpointCounts& more) {
   sum.background += more.background;
@@ -73,9 +79,6 @@ const std::string& value() {
   return bytes;
 }
 
-template <typename Predicate>
-bool eventually(Predicate done);
-
 // How put_many paces its puts.
 enum class Pace {
   none,       // as fast as it can
@@ -87,31 +90,14 @@ std::uintmax_t put_many(SqliteStore& store, const fs::path& db, int count,
                         const std::string& prefix = "k", Pace pace = Pace::none, int pages = 0) {
   std::uintmax_t largest = 0;
   for (int i = 0; i < count; ++i) {
-    const auto before = counts(store).background;
+    const auto before = checkpoints(store);
     store.put("ns", prefix + std::to_string(i), std::string_view(value()));
     largest = std::max(largest, wal_bytes(db));
     if (pace == Pace::by_thread && wal_bytes(db) >= static_cast<std::uintmax_t>(pages) * kPage) {
-      eventually([&] { return counts(store).background > before; });
+      test::wait_until([&] { return checkpoints(store) > before; });
     }
   }
   return largest;
-}
-
-template <typename Predicate>
-bool eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-std::set<std::string> names_in(const fs::path& folder) {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder))
-    names.insert(entry.path().filename().string());
-  return names;
 }
 
 TEST_CASE("past checkpoint_pages the store's thread checkpoints and the WAL starts over",
@@ -169,10 +155,10 @@ TEST_CASE("a reader's snapshot holds the WAL back only while the reader lives",
   }
   // Once it is gone, checkpoints copy everything again and the WAL starts over.
   put_many(store, db, 100, "after");
-  CHECK(eventually([&] {
+  test::wait_until([&] {
     store.put("ns", "probe", std::string_view("x"));
     return wal_bytes(db) < 16 * kPage;
-  }));
+  });
   CHECK(store.get("ns", "pinned")->text() == "old");
 }
 
@@ -186,10 +172,10 @@ TEST_CASE("a store's destructor joins its thread and leaves only the database fi
     put_many(*store, db, 20,
              "r" + std::to_string(round) + "-");  // the thread is likely mid-checkpoint
     // The last round lets a pass finish first, so the thread is known to run.
-    if (round == 9) CHECK(eventually([&] { return counts(*store).background > 0; }));
+    if (round == 9) test::wait_until([&] { return counts(*store).background > 0; });
     total += counts(*store);
     store.reset();  // a join that never returns fails the test by its timeout
-    CHECK(names_in(setup.dir.path()) == std::set<std::string>{"cache.db"});
+    CHECK(test::file_names(setup.dir.path()) == std::set<std::string>{"cache.db"});
   }
   CHECK(total.background > 0);
   CHECK(total.failed == 0);
@@ -204,13 +190,12 @@ TEST_CASE("a forked child checkpoints inline from checkpoint_pages on, without t
   const auto opened = setup.open();
   SqliteStore& store = *opened;
   put_many(store, db, 100, "parent");  // starts the thread, which may be busy at fork
-  REQUIRE(eventually([&] { return counts(store).background > 0; }));
+  test::wait_until([&] { return counts(store).background > 0; });
   put_many(store, db, 20, "parent-more");
 
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    ::alarm(60);  // a deadlock becomes a SIGALRM
     int code = 0;
     try {
       const auto before = counts(store);
@@ -225,10 +210,9 @@ TEST_CASE("a forked child checkpoints inline from checkpoint_pages on, without t
     }
     std::_Exit(code);  // the inherited store is the parent's to close
   }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  const test::Exit child = test::wait_for_exit(pid);  // a deadlock: the test's timeout
+  CHECK(child.exited);
+  CHECK(child.code == 0);
   put_many(store, db, 20, "parent-after");
   CHECK(store.list("ns").size() == 100 + 20 + 400 + 20);
 }
@@ -261,7 +245,7 @@ TEST_CASE("threads committing past both thresholds beside readers, then the stor
     total += counts(store);
   }
   CHECK(total.failed == 0);
-  CHECK(names_in(setup.dir.path()) == std::set<std::string>{"cache.db"});
+  CHECK(test::file_names(setup.dir.path()) == std::set<std::string>{"cache.db"});
 }
 
 }  // namespace
