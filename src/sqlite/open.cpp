@@ -19,6 +19,7 @@ class DatabaseOpener {
   explicit DatabaseOpener(Database& db) : db_(db), options_(db.options_) {}
 
   void run() {
+    deadline_ = std::chrono::steady_clock::now() + options_.busy_timeout;
     prepare_file();
     if (!options_.allow_network_filesystem) require_local_filesystem(options_.path);
     const bool immutable =
@@ -58,7 +59,7 @@ class DatabaseOpener {
   // one. A healthy file of another program is refused whatever
   // on_corruption says: quarantine is for damage, not for other programs.
   void prepare_file() {
-    const FileKind kind = recognise(options_.path);
+    const FileKind kind = recognise_waiting();
     switch (kind.is) {
       case FileKind::Is::absent:
         if (options_.read_only) {
@@ -75,6 +76,20 @@ class DatabaseOpener {
       case FileKind::Is::empty:
       case FileKind::Is::blobcache:
         return;
+    }
+  }
+
+  // recognise(), retried while another process holds a lock on the file
+  // (one creating it takes the exclusive lock to switch it to WAL), until
+  // busy_timeout.
+  FileKind recognise_waiting() const {
+    for (int attempt_number = 0;; ++attempt_number) {
+      try {
+        return recognise(options_.path);
+      } catch (const Error& e) {
+        if (e.errc() != Errc::busy || std::chrono::steady_clock::now() >= deadline_) throw;
+      }
+      back_off(attempt_number);
     }
   }
 
@@ -97,7 +112,6 @@ class DatabaseOpener {
   }
 
   void open_with_retries(const ConnectionConfig& config) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
     const Where at_open{.operation = "open",
                         .file = options_.path,
                         .ns = {},
@@ -117,7 +131,7 @@ class DatabaseOpener {
         // SQLite does not call the busy handler for every step of opening:
         // retry here until the timeout, so many processes can open a new
         // file at once.
-        if (is_lock_wait(failure->result_code) && std::chrono::steady_clock::now() < deadline) {
+        if (is_lock_wait(failure->result_code) && std::chrono::steady_clock::now() < deadline_) {
           back_off(attempt_number);
           continue;
         }
@@ -139,6 +153,8 @@ class DatabaseOpener {
 
   Database& db_;
   const SqliteOptions& options_;
+  // Lock waits of the whole open end here (busy_timeout after it began).
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 std::shared_ptr<Database> Database::open(SqliteOptions options, const Tuning& tuning) {
