@@ -1,5 +1,6 @@
 // What an operation throws, for every test program and the contract suite:
-// its blobcache::Error, that Error's Errc, or its message.
+// its blobcache::Error, that Error's Errc, or its message. From the test's
+// own thread only: they use Catch2, which is not thread-safe.
 #pragma once
 
 #include <exception>
