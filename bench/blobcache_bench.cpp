@@ -3,10 +3,17 @@
 // Systems (--systems, comma-separated):
 //   blobcache  blobcache::SqliteStore through the public Store API, default
 //              options (only when the build has SqliteStore).
+//   blobcache_lru
+//              the same with Limits{max_bytes = 2,000,000, least_recently_used}:
+//              the 2000 values of 1 KiB of the mixed and get_1k loads
+//              (2,048,000 bytes) overfill it, so puts evict and every get
+//              records its access; a get may miss (an evicted key). Meant for
+//              the 1 KiB workloads.
 //   floor      the plain sqlite3 C API doing the same work: one table
 //              (ns, key, metadata columns, value), default settings plus
 //              journal_mode=WAL and synchronous=NORMAL, prepared statements,
-//              one connection per thread. No hashing: a constant etag is stored.
+//              one connection per thread. Each put computes the value's
+//              SHA-256 (OpenSSL) and stores it as the etag, as blobcache does.
 //   files      the seed's disk design: the value written to a temp file and
 //              renamed, then a JSON sidecar the same way, no fsync; get reads
 //              both files. No hashing either.
@@ -20,6 +27,9 @@
 //                   RSS from getrusage (runs first so the parent is still small).
 //   put_1k, put_64k, put_1m
 //                   puts of new keys, one put per transaction.
+//   put_1k_t4       put_1k's puts from 4 threads at once (one store object,
+//                   or for floor one connection per thread), each thread its
+//                   own keys; ops/s of all four.
 //   get_1k, get_64k, get_1m
 //                   random gets of present keys (the whole value copied out).
 //   get_missing     gets of absent keys in a store of 2000 entries.
@@ -72,6 +82,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <openssl/evp.h>
 #include <optional>
 #include <random>
 #include <span>
@@ -215,6 +226,9 @@ class Worker {
   virtual void put_stream(std::string_view key, std::istream& in, std::uint64_t size) = 0;
   // Reads the value through the system's streaming path; returns its size.
   virtual std::uint64_t read_stream(std::string_view key) = 0;
+  // A bounded system may have evicted a key the workload put: a get of it
+  // misses instead of failing the run.
+  virtual bool may_miss() const { return false; }
 };
 
 class System {
@@ -227,7 +241,8 @@ class System {
 
 class StoreWorker final : public Worker {
  public:
-  explicit StoreWorker(blobcache::Store& store) : store_(store) {}
+  StoreWorker(blobcache::Store& store, bool bounded) : store_(store), bounded_(bounded) {}
+  bool may_miss() const override { return bounded_; }
 
   void put(const Item& item) override {
     store_.put(kNs, item.key, item.value, blobcache::PutOptions{.expires_at = item.expires_at});
@@ -267,15 +282,20 @@ class StoreWorker final : public Worker {
 
  private:
   blobcache::Store& store_;
+  bool bounded_;
 };
 
 class StoreSystem final : public System {
  public:
-  explicit StoreSystem(std::shared_ptr<blobcache::Store> store) : store_(std::move(store)) {}
-  std::unique_ptr<Worker> worker() override { return std::make_unique<StoreWorker>(*store_); }
+  explicit StoreSystem(std::shared_ptr<blobcache::Store> store, bool bounded = false)
+      : store_(std::move(store)), bounded_(bounded) {}
+  std::unique_ptr<Worker> worker() override {
+    return std::make_unique<StoreWorker>(*store_, bounded_);
+  }
 
  private:
   std::shared_ptr<blobcache::Store> store_;
+  bool bounded_;
 };
 
 // --- floor: the plain sqlite3 C API ------------------------------------------
@@ -341,6 +361,22 @@ struct FloorRow {
 
 constexpr const char* kFloorEtag =
     "0000000000000000000000000000000000000000000000000000000000000000";
+
+// The etag blobcache stores: the value's SHA-256 in hex.
+std::string sha256_hex(BytesView value) {
+  std::array<unsigned char, 32> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(value.data(), value.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    fail("EVP_Digest failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(2 * digest.size(), '0');
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return hex;
+}
 
 class Connection {
  public:
@@ -521,7 +557,7 @@ class FloorWorker final : public Worker {
     } else {
       insert_.null(5);
     }
-    insert_.text(6, kFloorEtag);
+    insert_.text(6, sha256_hex(item.value));
     insert_.blob(7, item.value);
     insert_.step();
     insert_.reset();
@@ -770,13 +806,19 @@ std::unique_ptr<System> open_system(std::string_view name, const fs::path& dir) 
     if (!store) store = std::make_shared<blobcache::MemoryStore>(dir.string());
     return std::make_unique<StoreSystem>(store);
   }
-  if (name == "blobcache") {
+  if (name == "blobcache" || name == "blobcache_lru") {
+    const bool bounded = name == "blobcache_lru";
     blobcache::SqliteOptions options{.path = dir / "blobcache.db"};
+    if (bounded) {
+      options.limits = blobcache::Limits{
+          .max_bytes = 2'000'000, .eviction = blobcache::EvictionPolicy::least_recently_used};
+    }
 #ifdef BLOBCACHE_BENCH_TUNING
     return std::make_unique<StoreSystem>(
-        blobcache::detail::SqliteStoreAccess::open(std::move(options), bench_tuning()));
+        blobcache::detail::SqliteStoreAccess::open(std::move(options), bench_tuning()), bounded);
 #else
-    return std::make_unique<StoreSystem>(std::make_shared<blobcache::SqliteStore>(options));
+    return std::make_unique<StoreSystem>(std::make_shared<blobcache::SqliteStore>(options),
+                                         bounded);
 #endif
   }
   fail("unknown or unavailable system: " + std::string(name));
@@ -1004,11 +1046,16 @@ Case get_case(const Config& cfg, const std::string& sys, const std::string& name
                 const double t0 = now_s();
                 for (const std::size_t i : order) {
                   const auto v = store->worker->get((*keys)[i]);
-                  if (v.has_value() == missing) fail(name + ": unexpected hit or miss");
-                  if (v) bytes += v->size();
+                  if (v) {
+                    if (missing) fail(name + ": unexpected hit");
+                    if (v->size() != size) fail(name + ": wrong size");
+                    bytes += v->size();
+                  } else if (!missing && !store->worker->may_miss()) {
+                    fail(name + ": unexpected miss");
+                  }
                 }
                 const double dt = now_s() - t0;
-                if (bytes != (missing ? 0 : n * size)) fail(name + ": wrong sizes");
+                if (bytes == 0 && !missing) fail(name + ": nothing read");
                 return static_cast<double>(n) / dt;
               }};
 }
@@ -1100,47 +1147,85 @@ void mixed_loop(Worker& w, std::size_t n, std::uint64_t seed) {
     const std::size_t k = static_cast<std::size_t>(r % kMixedKeys);
     if ((r >> 32) % 10 == 0) {
       w.put(Item{.key = keys[k], .value = pool().value(k + i, kKiB)});
-    } else if (!w.get(keys[k])) {
+    } else if (!w.get(keys[k]) && !w.may_miss()) {
       fail("mixed: missing key");
     }
   }
 }
 
+// Runs body(t) on `threads` threads released together; returns the seconds
+// from the release to the last one's end. Rethrows a thread's exception.
+double run_threads(int threads, const std::function<void(int)>& body) {
+  std::latch start(threads + 1);
+  std::vector<std::thread> pool_threads;
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  for (int t = 0; t < threads; ++t) {
+    pool_threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      try {
+        body(t);
+      } catch (...) {
+        const std::lock_guard lock(error_mutex);
+        error = std::current_exception();
+      }
+    });
+  }
+  // The clock starts before the release: a worker may finish before this
+  // thread runs again.
+  const double t0 = now_s();
+  start.count_down();
+  for (auto& th : pool_threads) th.join();
+  const double dt = now_s() - t0;
+  if (error) std::rethrow_exception(error);
+  return dt;
+}
+
+// One worker per thread of a system (the first is the prefill's, when given).
+std::shared_ptr<std::vector<std::unique_ptr<Worker>>> workers_of(System& system, int threads,
+                                                                 std::unique_ptr<Worker> first) {
+  auto workers = std::make_shared<std::vector<std::unique_ptr<Worker>>>();
+  if (first) workers->push_back(std::move(first));
+  while (workers->size() < static_cast<std::size_t>(threads)) workers->push_back(system.worker());
+  return workers;
+}
+
 Case mixed_threads_case(const Config& cfg, const std::string& sys, int threads, std::size_t total) {
   auto store = std::make_shared<Prefilled>(cfg, sys, kMixedKeys, kKiB);
-  auto workers = std::make_shared<std::vector<std::unique_ptr<Worker>>>();
-  workers->push_back(std::move(store->worker));
-  for (int t = 1; t < threads; ++t) workers->push_back(store->system->worker());
-  return Case{
-      .result = {.system = sys, .workload = "mixed_t" + std::to_string(threads)},
-      .reps = cfg.reps,
-      .run = [store, workers, threads, total](int rep) {
-        std::latch start(threads + 1);
-        std::vector<std::thread> pool_threads;
-        std::exception_ptr error;
-        std::mutex error_mutex;
-        for (int t = 0; t < threads; ++t) {
-          pool_threads.emplace_back([&, t] {
-            start.arrive_and_wait();
-            try {
-              mixed_loop(*(*workers)[static_cast<std::size_t>(t)],
-                         total / static_cast<std::size_t>(threads),
-                         static_cast<std::uint64_t>(rep + 2) * 100 + static_cast<std::uint64_t>(t));
-            } catch (...) {
-              const std::lock_guard lock(error_mutex);
-              error = std::current_exception();
-            }
-          });
-        }
-        // The clock starts before the release: a worker may finish before
-        // this thread runs again.
-        const double t0 = now_s();
-        start.count_down();
-        for (auto& th : pool_threads) th.join();
-        const double dt = now_s() - t0;
-        if (error) std::rethrow_exception(error);
-        return static_cast<double>(total) / dt;
-      }};
+  auto workers = workers_of(*store->system, threads, std::move(store->worker));
+  return Case{.result = {.system = sys, .workload = "mixed_t" + std::to_string(threads)},
+              .reps = cfg.reps,
+              .run = [store, workers, threads, total](int rep) {
+                const double dt = run_threads(threads, [&](int t) {
+                  mixed_loop(
+                      *(*workers)[static_cast<std::size_t>(t)],
+                      total / static_cast<std::size_t>(threads),
+                      static_cast<std::uint64_t>(rep + 2) * 100 + static_cast<std::uint64_t>(t));
+                });
+                return static_cast<double>(total) / dt;
+              }};
+}
+
+// put_1k's puts of new keys from `threads` threads at once, each its own keys.
+Case put_threads_case(const Config& cfg, const std::string& sys, const std::string& name,
+                      int threads, std::size_t n) {
+  auto keys = std::make_shared<std::vector<std::string>>(key_names(n));
+  return Case{.result = {.system = sys, .workload = name},
+              .reps = cfg.reps,
+              .run = [&cfg, sys, n, threads, keys](int) {
+                const TempDir dir(cfg.tmp);
+                auto system = open_system(sys, dir.path());
+                auto workers = workers_of(*system, threads, nullptr);
+                const std::size_t per_thread = n / static_cast<std::size_t>(threads);
+                const double dt = run_threads(threads, [&](int t) {
+                  Worker& w = *(*workers)[static_cast<std::size_t>(t)];
+                  const std::size_t first = per_thread * static_cast<std::size_t>(t);
+                  for (std::size_t i = first; i < first + per_thread; ++i) {
+                    w.put(Item{.key = (*keys)[i], .value = pool().value(i, kKiB)});
+                  }
+                });
+                return static_cast<double>(per_thread * static_cast<std::size_t>(threads)) / dt;
+              }};
 }
 
 Case mixed_processes_case(const Config& cfg, const std::string& sys, int procs, std::size_t total) {
@@ -1277,9 +1362,10 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 const std::vector<std::string> kAllWorkloads = {
-    "stream_256m", "put_1k",   "put_64k",     "put_1m",   "get_1k",
-    "get_64k",     "get_1m",   "get_missing", "list_10k", "clean_50k_of_100k",
-    "put_many_1k", "mixed_t1", "mixed_t2",    "mixed_t4", "mixed_p1",
+    "stream_256m", "put_1k",   "put_1k_t4",         "put_64k",
+    "put_1m",      "get_1k",   "get_64k",           "get_1m",
+    "get_missing", "list_10k", "clean_50k_of_100k", "put_many_1k",
+    "mixed_t1",    "mixed_t2", "mixed_t4",          "mixed_p1",
     "mixed_p2"};
 
 Case make_case(const Config& cfg, const std::string& sys, const std::string& wl) {
@@ -1289,6 +1375,7 @@ Case make_case(const Config& cfg, const std::string& sys, const std::string& wl)
     return std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(count) * scale));
   };
   if (wl == "put_1k") return put_case(cfg, sys, wl, kKiB, n(2000));
+  if (wl == "put_1k_t4") return put_threads_case(cfg, sys, wl, 4, n(2000));
   if (wl == "put_64k") return put_case(cfg, sys, wl, 64 * kKiB, n(400));
   if (wl == "put_1m") return put_case(cfg, sys, wl, kMiB, n(40));
   if (wl == "get_1k") return get_case(cfg, sys, wl, kKiB, 2000, n(20'000), false);
