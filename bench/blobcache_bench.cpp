@@ -870,6 +870,8 @@ void apply_tuning(const std::string& spec) {
       t.mapped_mmap_size = v;
     else if (name == "journal_size_limit")
       t.journal_size_limit = v;
+    else if (name == "secure_delete")
+      t.secure_delete = static_cast<int>(v);
     else
       fail("--tune: unknown knob " + name);
   }

@@ -1,5 +1,6 @@
 #include "sqlite/connection.hpp"
 
+#include <array>
 #include <gsl/gsl>
 #include <sqlite3.h>
 #include <string>
@@ -163,6 +164,9 @@ Connection::Connection(const ConnectionConfig& config)
                                                    : "PRAGMA synchronous = NORMAL;";
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
   pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
+  static constexpr std::array<const char*, 3> kSecureDelete{"OFF", "ON", "FAST"};
+  pragmas += std::string("PRAGMA secure_delete = ") +
+             kSecureDelete.at(gsl::narrow<std::size_t>(t.secure_delete)) + ";";
   if (!config.read_only) {
     // With the store's thread checkpointing (below), never SQLite's
     // automatic checkpoint.

@@ -45,8 +45,8 @@ void validate(const SqliteOptions& options, const Tuning& tuning) {
 
 }  // namespace
 
-Database::Database(SqliteOptions options, const Tuning& tuning)
-    : options_(std::move(options)), tuning_(tuning) {
+Database::Database(SqliteOptions options, Tuning tuning)
+    : options_(std::move(options)), tuning_(std::move(tuning)) {
   validate(options_, tuning_);
   clock_ = options_.clock ? options_.clock : system_clock();
 }

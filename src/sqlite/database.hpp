@@ -107,7 +107,7 @@ class Database {
   CheckpointCounts checkpoint_counts() const noexcept;
 
  private:
-  Database(SqliteOptions options, const Tuning& tuning);
+  Database(SqliteOptions options, Tuning tuning);
   friend class DatabaseOpener;  // open.cpp
 
   SqliteOptions options_;

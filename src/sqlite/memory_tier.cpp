@@ -129,7 +129,7 @@ void MemoryTier::sync() {
 }
 
 bool MemoryTier::open_for(std::uint64_t hash, std::uint64_t space) const {
-  return open_all_ || open_keys_.count(hash) != 0 || open_spaces_.count(space) != 0;
+  return open_all_ || open_keys_.contains(hash) || open_spaces_.contains(space);
 }
 
 bool MemoryTier::changed_since(std::uint64_t ticket, std::uint64_t hash,

@@ -49,6 +49,11 @@ struct Tuning {
   // the WAL stays bounded when the thread falls behind (a forked child does
   // so from checkpoint_pages on).
   int checkpoint_inline_pages = 4 * 4000;
+  // PRAGMA secure_delete: 0 OFF, 1 ON, 2 FAST. Debian builds SQLite with
+  // SECURE_DELETE on, so every delete, replace and eviction zeroed the pages
+  // it freed and wrote them to the WAL; FAST zeroes deleted content only on
+  // pages the transaction writes anyway (docs/performance.md).
+  int secure_delete = 2;
   // The -wal file is truncated to this size after a checkpoint.
   std::int64_t journal_size_limit = 64 * 1024 * 1024;
   // Gets and opens count their hits and misses (Stats). Off only to measure

@@ -271,8 +271,8 @@ TEST_CASE(
     damage(file, how, marker);
 
     // Open reads the metadata only: it does not see the damage.
-    const auto opened = config.open(
-        {.path = file, .on_corruption = OnCorruption::raise, .memory_cache_bytes = 0});
+    const auto opened =
+        config.open({.path = file, .on_corruption = OnCorruption::raise, .memory_cache_bytes = 0});
     SqliteStore& store = *opened;
     CHECK_FALSE(store.quarantined().has_value());
     for (int round = 0; round < 2; ++round) {  // the size probe first, then (big) mapped first
