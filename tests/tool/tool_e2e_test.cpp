@@ -582,5 +582,52 @@ TEST_CASE("compact after an erase shrinks the file", "[tool][e2e][limits]") {
   CHECK(text.out.rfind("compacted " + f.db + ": ", 0) == 0);
 }
 
+// ---- conditional puts (issue 13) ----
+
+TEST_CASE("put --if-match and --if-absent: exit 4 with precondition_failed, nothing written",
+          "[tool][e2e][if_match]") {
+  Fixture f;
+  const auto etag_of = [&f](const std::string& key) {
+    const ToolResult ls = f.run({"--json", "ls", "ns"});
+    REQUIRE(ls.code == 0);
+    const json listing = json::parse(ls.out);
+    for (const json& entry : listing.at("entries")) {
+      if (entry.at("key") == key) return entry.at("meta").at("etag").get<std::string>();
+    }
+    FAIL("no entry " << key);
+    return std::string();
+  };
+  const auto value_of = [&f](const std::string& key) {
+    const ToolResult get = f.run({"get", "ns", key});
+    REQUIRE(get.code == 0);
+    return get.out;
+  };
+
+  f.put("ns", "k", "first", {"--if-absent"});
+  const std::string first = etag_of("k");
+  const auto file = f.dir / "second.in";
+  write_file(file, "second");
+
+  const ToolResult absent_again = f.run({"put", "ns", "k", file.string(), "--if-absent"});
+  CHECK(absent_again.code == 4);
+  CHECK(absent_again.err.find("blobcache: precondition_failed: ") == 0);
+  CHECK(value_of("k") == "first");
+
+  const std::string other(64, 'a');
+  const ToolResult stale = f.run({"--json", "put", "ns", "k", file.string(), "--if-match", other});
+  CHECK(stale.code == 4);
+  CHECK(json::parse(stale.out).at("error").at("code") == "precondition_failed");
+  CHECK(value_of("k") == "first");
+
+  f.put("ns", "k", "second", {"--if-match", first});
+  CHECK(value_of("k") == "second");
+  CHECK(etag_of("k") != first);
+
+  // An etag for a key that does not exist cannot hold either.
+  const ToolResult none = f.run({"put", "ns", "absent", file.string(), "--if-match", first});
+  CHECK(none.code == 4);
+  CHECK(f.run({"get", "ns", "absent"}).code == 1);
+}
+
 }  // namespace
 }  // namespace blobcache
