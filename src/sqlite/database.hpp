@@ -32,6 +32,11 @@ struct Probes {
   // Run by a get between its size probe and the mapped read. Not
   // synchronized: set it only while no get runs.
   std::function<void()> after_size_probe;
+  // Puts committed in a transaction shared with other puts (GroupCommit).
+  std::atomic<std::uint64_t> grouped_puts{0};
+  // Run by the thread leading a batch of puts before it writes them, with
+  // the batch's size. Not synchronized: set it only while no put runs.
+  std::function<void(std::size_t)> before_batch;
 };
 
 // Everything the operations of one store share: the options and knobs it

@@ -149,5 +149,9 @@ std::string SqliteStoreAccess::usage_mismatch(SqliteStore& store) {
 
 void SqliteStoreAccess::maintain(SqliteStore& store) { store.impl_->writer.maintain(); }
 
+std::size_t SqliteStoreAccess::queued_puts(const SqliteStore& store) {
+  return store.impl_->writer.queued_puts();
+}
+
 }  // namespace detail
 }  // namespace blobcache

@@ -1,8 +1,11 @@
 #include "sqlite/writer.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <gsl/gsl>
 #include <limits>
+#include <optional>
+#include <sqlite3.h>
 #include <string>
 #include <type_traits>
 
@@ -326,13 +329,64 @@ Meta Writer::put(std::string_view ns, std::string_view key, BytesView value,
   require_fits_alone(gsl::narrow<std::int64_t>(value.size()), db_->known_limits(), where);
   const std::size_t chunk_size = db_->tuning().chunk_size;
   const PreparedValue prepared = prepare_value(value, opts, chunk_size, where);
-  return transact(where, [&](WriteContext& context) {
-    require_fits_alone(gsl::narrow<std::int64_t>(value.size()), context.limits, where);
-    Meta meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
-                          from_nanos(context.now));
-    write_entry(context, ns, key, prepared, meta, chunk_size, opts, where);
-    return meta;
-  });
+  std::optional<Meta> meta;
+  GroupCommit::Job job{
+      .write =
+          [&](WriteContext& context) {
+            require_fits_alone(gsl::narrow<std::int64_t>(value.size()), context.limits, where);
+            meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
+                             from_nanos(context.now));
+            write_entry(context, ns, key, prepared, *meta, chunk_size, opts, where);
+          },
+      .where = where};
+  group_commit_.run(job, [this](std::span<GroupCommit::Job* const> batch) { commit_batch(batch); });
+  return std::move(meta).value();
+}
+
+void Writer::commit_batch(std::span<GroupCommit::Job* const> batch) noexcept {
+  const auto alone = [this](GroupCommit::Job& job) {
+    try {
+      transact(job.where, job.write);
+      job.error = nullptr;
+    } catch (...) {
+      job.error = std::current_exception();
+    }
+  };
+  if (db_->probes().before_batch) db_->probes().before_batch(batch.size());
+  if (batch.size() == 1) {
+    alone(*batch.front());
+    return;
+  }
+  try {
+    transact(batch.front()->where, [&](WriteContext& context) {
+      SQLite::Database& connection = context.connection.db();
+      for (GroupCommit::Job* job : batch) {
+        const UsageDelta usage = context.usage;
+        const std::size_t written = context.written.size();
+        const std::size_t changes = context.changes.size();
+        connection.exec("SAVEPOINT group_put");
+        try {
+          translated(job->where, [&] { job->write(context); });
+          connection.exec("RELEASE group_put");
+          job->error = nullptr;
+        } catch (const Error&) {
+          // SQLite rolled the whole transaction back (some I/O errors do):
+          // the batch runs again, one put at a time.
+          if (sqlite3_get_autocommit(connection.getHandle()) != 0) throw;
+          connection.exec("ROLLBACK TO group_put; RELEASE group_put");
+          context.usage = usage;
+          context.written.resize(written);
+          context.changes.resize(changes);
+          job->error = std::current_exception();
+        }
+      }
+    });
+    for (const GroupCommit::Job* job : batch) {
+      if (!job->error) db_->probes().grouped_puts.fetch_add(1, std::memory_order_relaxed);
+    }
+  } catch (...) {
+    for (GroupCommit::Job* job : batch) alone(*job);
+  }
 }
 
 std::vector<Meta> Writer::put_many(std::span<const PutRequest> batch) {

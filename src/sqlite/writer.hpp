@@ -13,6 +13,7 @@
 #include "blobcache/types.hpp"
 
 #include "sqlite/database.hpp"
+#include "sqlite/group_commit.hpp"
 #include "sqlite/write_context.hpp"
 
 namespace blobcache::detail {
@@ -32,7 +33,8 @@ class Writer {
 
   // Store::put, put_many, put_stream, erase, erase_namespace,
   // erase_expired: the same contracts. Values are hashed before the write
-  // lock is taken.
+  // lock is taken. Puts of several threads at once share one transaction
+  // (GroupCommit), each with its own outcome.
   Meta put(std::string_view ns, std::string_view key, BytesView value, const PutOptions& opts);
   std::vector<Meta> put_many(std::span<const PutRequest> batch);
   Meta put_stream(std::string_view ns, std::string_view key, std::istream& in,
@@ -65,6 +67,9 @@ class Writer {
   // failure leaves them for the next attempt.
   void reclaim_abandoned_staging() noexcept;
 
+  // Puts waiting to be committed with others (for tests).
+  std::size_t queued_puts() const { return group_commit_.queued(); }
+
  private:
   // THE write path (see the class comment). Runs `body(context)` inside one
   // write transaction, then the duties, then commits; `where` names the
@@ -74,6 +79,12 @@ class Writer {
   template <typename WhereOf, typename Body>
   auto transact(const WhereOf& where, Body&& body);
 
+  // GroupCommit's batch: one put alone in its transaction; several in one
+  // transaction, each in a savepoint of its own (a put that fails rolls back
+  // alone), or each alone again when the shared transaction fails as a
+  // whole (its commit, its eviction, an error that ended it).
+  void commit_batch(std::span<GroupCommit::Job* const> batch) noexcept;
+
   // Evicts down to the low watermark in batches; what it removed.
   SqliteStore::TrimReport trim_to_low_watermark(std::string_view operation);
 
@@ -81,6 +92,7 @@ class Writer {
   void discard_staging(std::int64_t staging_id) noexcept;
 
   std::shared_ptr<Database> db_;
+  GroupCommit group_commit_;
 };
 
 }  // namespace blobcache::detail
