@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "store_url.hpp"
 
 namespace {
 
@@ -26,20 +27,28 @@ int run(const tool::Invocation& invocation) {
   std::filesystem::path db;
   try {
     db = tool::resolve_db_path(invocation.globals);
-    std::error_code error;
-    if (needs_existing_file(invocation) && !std::filesystem::exists(db, error)) {
-      std::cerr << "blobcache: not_found: no cache file (db: " << db.string() << ")\n";
-      return tool::kExitNotFound;
+    std::unique_ptr<Store> store;
+    if (tool::is_store_url(db.string())) {  // a server, not a file
+      const std::string url = db.string();
+      db = tool::without_password(url);  // what messages show
+      store = tool::open_url_store(
+          url, invocation.globals.read_only && !tool::is_read_only(invocation.command));
+    } else {
+      std::error_code error;
+      if (needs_existing_file(invocation) && !std::filesystem::exists(db, error)) {
+        std::cerr << "blobcache: not_found: no cache file (db: " << db.string() << ")\n";
+        return tool::kExitNotFound;
+      }
+      // raise, not quarantine: a tool asked to look at a file must never move
+      // it aside and start an empty one.
+      store = std::make_unique<SqliteStore>(SqliteOptions{
+          .path = db,
+          .read_only = invocation.globals.read_only,
+          .on_corruption = OnCorruption::raise,
+      });
     }
-    // raise, not quarantine: a tool asked to look at a file must never move
-    // it aside and start an empty one.
-    SqliteStore store(SqliteOptions{
-        .path = db,
-        .read_only = invocation.globals.read_only,
-        .on_corruption = OnCorruption::raise,
-    });
     tool::Context context{
-        .store = store,
+        .store = *store,
         .db = db,
         .json = invocation.globals.json,
         .in = std::cin,
