@@ -2,60 +2,22 @@
 
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
+// sds.h (hiredis's strings) has no extern "C" of its own; included first,
+// its guard keeps hiredis.h from declaring it again with C++ linkage.
+extern "C" {
+#include <hiredis/sds.h>
+}
 #include <hiredis/hiredis.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <vector>
 
 #include "errors.hpp"
 
 namespace blobcache::detail::redis {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// hiredis 0.14 writes with write(), not send(MSG_NOSIGNAL): a server that
-// closed the socket would raise SIGPIPE, whose default action ends the
-// process. While alive, this blocks SIGPIPE in the calling thread only (the
-// application's disposition and other threads are untouched); a SIGPIPE
-// the write raised is then pending on this thread and is consumed before
-// the old mask comes back, unless one was already pending before (the
-// application's own, left for it).
-class SigpipeBlock {
- public:
-  SigpipeBlock() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    if (sigismember(&old_, SIGPIPE) == 1) {
-      sigset_t pending;
-      sigpending(&pending);
-      was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    }
-  }
-  ~SigpipeBlock() {
-    if (wrote_to_closed_ && !was_pending_) {
-      const timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
-  // A write failed with EPIPE: a SIGPIPE is pending for this thread.
-  void wrote_to_closed() noexcept { wrote_to_closed_ = true; }
-
- private:
-  sigset_t pipe_{};
-  sigset_t old_{};
-  bool was_pending_ = false;
-  bool wrote_to_closed_ = false;
-};
 
 std::string milliseconds_text(std::chrono::milliseconds ms) {
   return std::to_string(ms.count()) + " ms";
@@ -106,31 +68,29 @@ Connection::~Connection() {
 }
 
 void Connection::connect(const ConnectionSettings& settings, const Where& where) {
+  const auto timeval_of = [](std::chrono::milliseconds ms) {
+    return timeval{.tv_sec = static_cast<time_t>(ms.count() / 1000),
+                   .tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+  };
+  // hiredis connects without blocking and waits for it with poll(),
+  // bounded by the timeout.
+  const timeval connect_timeout = timeval_of(settings.connect_timeout);
   context_ = settings.unix_socket.empty()
-                 ? redisConnectNonBlock(settings.host.c_str(), settings.port)
-                 : redisConnectUnixNonBlock(settings.unix_socket.c_str());
+                 ? redisConnectWithTimeout(settings.host.c_str(), settings.port, connect_timeout)
+                 : redisConnectUnixWithTimeout(settings.unix_socket.c_str(), connect_timeout);
   if (context_ == nullptr) fail(where, "cannot connect: out of memory");
-  if (context_->err != 0) fail(where, std::string("cannot connect: ") + context_->errstr);
-  // The connect is under way (non-blocking); it is done when the socket
-  // becomes writable, and SO_ERROR says how it went.
-  pollfd descriptor{.fd = context_->fd, .events = POLLOUT, .revents = 0};
-  const auto deadline = Clock::now() + settings.connect_timeout;
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const int ready =
-        ::poll(&descriptor, 1, static_cast<int>(std::max<long long>(0, left.count())));
-    if (ready > 0) break;
-    if (ready == 0) {
-      fail(where, "cannot connect: no connection within " +
-                      milliseconds_text(settings.connect_timeout) + " (connect_timeout)");
-    }
-    if (errno != EINTR) fail(where, std::string("cannot connect: poll: ") + std::strerror(errno));
+  if (context_->err != 0) {
+    fail(where, std::string("cannot connect: ") + context_->errstr +
+                    (std::string_view(context_->errstr).find("timed out") != std::string_view::npos
+                         ? " (connect_timeout " + milliseconds_text(settings.connect_timeout) + ")"
+                         : std::string()));
   }
-  int error = 0;
-  socklen_t length = sizeof error;
-  if (::getsockopt(context_->fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-  if (error != 0) fail(where, std::string("cannot connect: ") + std::strerror(error));
+  // Every read and write of the socket is then bounded by the kernel
+  // (SO_RCVTIMEO, SO_SNDTIMEO): a blocking socket costs one system call
+  // per step, where poll() would add one more.
+  if (redisSetTimeout(context_, timeval_of(command_timeout_)) != REDIS_OK) {
+    fail(where, std::string("cannot set the command timeout: ") + context_->errstr);
+  }
   if (settings.unix_socket.empty()) redisEnableKeepAlive(context_);  // finds dead idle peers
 }
 
@@ -156,6 +116,7 @@ void Connection::append(std::span<const std::string_view> args) {
     broken_ = true;
     throw_error(Errc::io, "redis: cannot queue a command: out of memory");
   }
+  ++due_;
 }
 
 void Connection::append(std::initializer_list<std::string_view> args) {
@@ -164,15 +125,27 @@ void Connection::append(std::initializer_list<std::string_view> args) {
 
 ReplyPtr Connection::read(const Where& where) {
   if (broken_) fail(where, "the connection failed before");
+  if (due_ == 0)
+    throw_error(Errc::io, describe_where(where) + ": a reply was read that no command asked for");
   flush(where);
   while (true) {
     void* reply = nullptr;
     if (redisGetReplyFromReader(context_, &reply) != REDIS_OK) {
       fail(where, std::string("protocol error: ") + context_->errstr);
     }
-    if (reply != nullptr) return ReplyPtr(static_cast<redisReply*>(reply));
-    wait(POLLIN, Clock::now() + command_timeout_, where);
-    if (redisBufferRead(context_) != REDIS_OK) fail(where, context_->errstr);
+    if (reply != nullptr) {
+      last_reply_ = std::chrono::steady_clock::now();
+      if (due_ > 0) --due_;
+      return ReplyPtr(static_cast<redisReply*>(reply));
+    }
+    errno = 0;
+    if (redisBufferRead(context_) != REDIS_OK) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        fail(where,
+             "no reply within " + milliseconds_text(command_timeout_) + " (command_timeout)");
+      }
+      fail(where, context_->errstr);
+    }
   }
 }
 
@@ -181,40 +154,38 @@ ReplyPtr Connection::command(std::initializer_list<std::string_view> args, const
   return read(where);
 }
 
+void Connection::drain(const Where& where) {
+  while (due_ > 0 && !broken_) read(where);
+}
+
 bool Connection::closed_by_server() const noexcept {
+  if (std::chrono::steady_clock::now() - last_reply_ < std::chrono::milliseconds(100)) return false;
   pollfd descriptor{.fd = context_->fd, .events = POLLIN, .revents = 0};
   return ::poll(&descriptor, 1, 0) != 0;
 }
 
 void Connection::flush(const Where& where) {
-  while (true) {
-    int done = 0;
-    int result = REDIS_OK;
-    {
-      SigpipeBlock block;
-      errno = 0;
-      result = redisBufferWrite(context_, &done);
-      if (result != REDIS_OK && errno == EPIPE) block.wrote_to_closed();
+  // hiredis 0.14 writes with write(), which raises SIGPIPE when the server
+  // closed the socket, and the default action of SIGPIPE ends the process.
+  // So the queued bytes (hiredis's output buffer, an sds string) are sent
+  // here with MSG_NOSIGNAL instead: EPIPE comes back as an error, and the
+  // application's own SIGPIPE disposition is never touched.
+  sds& pending = context_->obuf;
+  while (sdslen(pending) > 0) {
+    const ssize_t sent = ::send(context_->fd, pending, sdslen(pending), MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        fail(where,
+             "could not send within " + milliseconds_text(command_timeout_) + " (command_timeout)");
+      }
+      fail(where, std::string("send: ") + std::strerror(errno));
     }
-    if (result != REDIS_OK) fail(where, context_->errstr);
-    if (done != 0) return;
-    wait(POLLOUT, Clock::now() + command_timeout_, where);
-  }
-}
-
-void Connection::wait(short events, Clock::time_point deadline, const Where& where) {
-  pollfd descriptor{.fd = context_->fd, .events = events, .revents = 0};
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()) +
-        std::chrono::milliseconds(1);
-    const int ready =
-        ::poll(&descriptor, 1, static_cast<int>(std::max<long long>(0, left.count())));
-    if (ready > 0) return;  // readable, writable, or an error the next call reports
-    if (ready == 0) {
-      fail(where, "no reply within " + milliseconds_text(command_timeout_) + " (command_timeout)");
+    if (static_cast<std::size_t>(sent) == sdslen(pending)) {
+      sdsclear(pending);
+    } else {
+      sdsrange(pending, static_cast<int>(sent), -1);
     }
-    if (errno != EINTR) fail(where, std::string("poll: ") + std::strerror(errno));
   }
 }
 

@@ -35,8 +35,9 @@ struct ConnectionSettings {
 // Not thread-safe: one thread at a time (ConnectionPool hands it out).
 //
 // Every wait for the socket is bounded: connecting by connect_timeout, each
-// reply (and each step of sending) by command_timeout after the last
-// progress. A failure of the connection (refused, reset, closed, timed out,
+// step of reading a reply or sending a command by command_timeout (the
+// socket's SO_RCVTIMEO/SO_SNDTIMEO: a call waits at most that long without
+// the server making progress). A failure of the connection (refused, reset, closed, timed out,
 // a protocol error) throws Error(Errc::unavailable) and marks it broken:
 // the stream may be out of step with the server, so it is never used
 // again. Writes never raise SIGPIPE in the process.
@@ -59,10 +60,17 @@ class Connection {
   // append + read.
   ReplyPtr command(std::initializer_list<std::string_view> args, const Where& where);
 
-  // True once a failure made the connection unusable.
-  bool broken() const noexcept { return broken_; }
+  // Reads and drops the replies still due (of commands a failed operation
+  // queued), so the next command's reply is its own.
+  void drain(const Where& where);
+
+  // True once a failure made the connection unusable, or while replies are
+  // due that nobody read (the pool drops such a connection).
+  bool broken() const noexcept { return broken_ || due_ != 0; }
   // An idle connection the server closed (or that holds bytes nobody
-  // asked for): cheap to test (one poll), so it is tested before each use.
+  // asked for), tested (one poll) when it sat unused for 100 ms or more:
+  // a server that restarted since is then met with a new connection, not
+  // with an error. A connection in steady use skips the system call.
   bool closed_by_server() const noexcept;
 
   // INFO "server" and "memory" as the server answered at connection.
@@ -70,14 +78,15 @@ class Connection {
 
  private:
   void connect(const ConnectionSettings& settings, const Where& where);
+  // Sends everything queued.
   void flush(const Where& where);
-  // Waits until the socket is ready for `events` or the deadline passes.
-  void wait(short events, std::chrono::steady_clock::time_point deadline, const Where& where);
   [[noreturn]] void fail(const Where& where, std::string_view cause);
 
   redisContext* context_ = nullptr;
   std::chrono::milliseconds command_timeout_;
   std::string server_info_;
+  std::chrono::steady_clock::time_point last_reply_;
+  std::size_t due_ = 0;  // replies of queued commands not read yet
   bool broken_ = false;
 };
 

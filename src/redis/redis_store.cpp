@@ -149,8 +149,9 @@ void load(Impl& impl, Connection& connection, Pending& pending, BytesView value,
 void discard_staged(Impl& impl, Connection& connection,
                     std::span<const Pending> pendings) noexcept {
   try {
-    if (connection.broken()) return;
     const Where where{.operation = "discard staged chunks", .server = impl.server()};
+    connection.drain(where);  // of the chunk writes in flight when the put failed
+    if (connection.broken()) return;
     std::size_t replies = 0;
     for (const Pending& pending : pendings) {
       if (!pending.staged) continue;
@@ -312,29 +313,67 @@ RedisStore::~RedisStore() {
 
 const RedisOptions& RedisStore::options() const noexcept { return impl_->options(); }
 
+namespace {
+
+// What one HMGET reads of an entry: its metadata and its first chunk.
+struct Head {
+  StoredMeta stored;
+  std::string first_chunk;  // framed; empty for an empty value
+};
+
+// The entry's head, or nullopt on a miss. An entry missing its first
+// chunk (never whole: not one this store published) is a miss too, and
+// is erased.
+std::optional<Head> read_head(Impl& impl, Connection& connection, std::string_view ns,
+                              std::string_view key, const Where& where) {
+  const ReplyPtr reply =
+      checked(connection.command({"HMGET", impl.layout().entry(ns, key), "m", "0"}, where), where);
+  const redisReply& m = element(*reply, 0, where);
+  if (is_nil(m)) return std::nullopt;
+  Head head{decode_meta(text_of(m, where), where), {}};
+  const redisReply& first = element(*reply, 1, where);
+  if (head.stored.chunks() > 0 && is_nil(first)) {
+    impl.eval(connection, Script::erase, {ns, key, generation_text(head.stored.generation)}, where);
+    return std::nullopt;
+  }
+  if (!is_nil(first)) head.first_chunk = text_of(first, where);
+  return head;
+}
+
+// Pins the head's generation when its value has more chunks to read; false
+// when the entry became another generation meanwhile (read it again).
+bool pin(Impl& impl, Connection& connection, std::string_view ns, std::string_view key,
+         const Head& head, const Where& where) {
+  if (head.stored.chunks() <= 1) return true;
+  const std::string generation = generation_text(head.stored.generation);
+  return integer_of(*impl.eval(connection, Script::pin, {ns, key, generation}, where), where) == 1;
+}
+
+}  // namespace
+
 std::optional<Blob> RedisStore::do_get(std::string_view ns, std::string_view key) {
   const Where where{.operation = "get", .server = impl_->server(), .ns = ns, .key = key};
   auto lease = impl_->connection(where);
   for (int attempt = 0; attempt < kGetAttempts; ++attempt) {
-    const ReplyPtr reply = impl_->eval(*lease, Script::get, {ns, key, "1"}, where);
-    if (is_nil(*reply)) break;
-    StoredMeta stored = decode_meta(text_of(element(*reply, 0, where), where), where);
+    std::optional<Head> head = read_head(*impl_, *lease, ns, key, where);
+    if (!head) break;
+    StoredMeta& stored = head->stored;
+    if (!pin(*impl_, *lease, ns, key, *head, where)) continue;
     Blob blob{.data = Bytes(static_cast<std::size_t>(stored.meta.size)), .meta = {}};
-    if (stored.chunks() > 0) {
-      const BytesView first = unframe_chunk(text_of(element(*reply, 1, where), where),
-                                            stored.generation, 0, chunk_bytes(stored, 0), where);
-      std::copy(first.begin(), first.end(), blob.data.begin());
-    }
     bool complete = true;
-    if (stored.chunks() > 1) {
-      try {
-        complete = read_rest(*impl_, *lease, ns, key, stored, blob.data, where);
-      } catch (...) {
-        unpin_on(*impl_, *lease, ns, key, stored.generation, where);
-        throw;
+    try {
+      if (stored.chunks() > 0) {
+        const BytesView first =
+            unframe_chunk(head->first_chunk, stored.generation, 0, chunk_bytes(stored, 0), where);
+        std::copy(first.begin(), first.end(), blob.data.begin());
       }
-      unpin_on(*impl_, *lease, ns, key, stored.generation, where);
+      if (stored.chunks() > 1)
+        complete = read_rest(*impl_, *lease, ns, key, stored, blob.data, where);
+    } catch (...) {
+      if (stored.chunks() > 1) unpin_on(*impl_, *lease, ns, key, stored.generation, where);
+      throw;
     }
+    if (stored.chunks() > 1) unpin_on(*impl_, *lease, ns, key, stored.generation, where);
     if (complete) {
       blob.meta = std::move(stored.meta);
       impl_->count(*lease, ns, true);
@@ -348,24 +387,25 @@ std::optional<Blob> RedisStore::do_get(std::string_view ns, std::string_view key
 std::unique_ptr<BlobReader> RedisStore::do_open(std::string_view ns, std::string_view key) {
   const Where where{.operation = "open", .server = impl_->server(), .ns = ns, .key = key};
   auto lease = impl_->connection(where);
-  const ReplyPtr reply = impl_->eval(*lease, Script::get, {ns, key, "1"}, where);
-  if (is_nil(*reply)) {
-    impl_->count(*lease, ns, false);
-    return nullptr;
+  for (int attempt = 0; attempt < kGetAttempts; ++attempt) {
+    std::optional<Head> head = read_head(*impl_, *lease, ns, key, where);
+    if (!head) break;
+    if (!pin(*impl_, *lease, ns, key, *head, where)) continue;
+    const bool pinned = head->stored.chunks() > 1;
+    std::unique_ptr<BlobReader> reader;
+    try {
+      reader =
+          std::make_unique<RedisBlobReader>(impl_, std::string(ns), std::string(key), head->stored,
+                                            std::move(head->first_chunk), pinned);
+    } catch (...) {
+      if (pinned) unpin_on(*impl_, *lease, ns, key, head->stored.generation, where);
+      throw;
+    }
+    impl_->count(*lease, ns, true);
+    return reader;
   }
-  StoredMeta stored = decode_meta(text_of(element(*reply, 0, where), where), where);
-  const bool pinned = stored.chunks() > 1;
-  std::unique_ptr<BlobReader> reader;
-  try {
-    reader = std::make_unique<RedisBlobReader>(
-        impl_, std::string(ns), std::string(key), stored,
-        std::string(text_of(element(*reply, 1, where), where)), pinned);
-  } catch (...) {
-    if (pinned) unpin_on(*impl_, *lease, ns, key, stored.generation, where);
-    throw;
-  }
-  impl_->count(*lease, ns, true);
-  return reader;
+  impl_->count(*lease, ns, false);
+  return nullptr;
 }
 
 Meta RedisStore::do_put(std::string_view ns, std::string_view key, BytesView value,

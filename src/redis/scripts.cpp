@@ -75,32 +75,17 @@ local function prune(ns, key, size)
   redis.call('HINCRBY', B .. 's:' .. ns, expired and 'expirations' or 'evictions', 1)
   unindex(ns, key, size)
 end
-local function foreign(key, kind)
-  local t = redis.call('TYPE', key).ok
-  return t ~= 'none' and t ~= kind
-end
 )lua";
 
-// ARGV[4] ns, [5] key, [6] "1" to pin a value of several chunks.
-constexpr std::string_view kGet = R"lua(
-local ns, key = ARGV[4], ARGV[5]
-local size = redis.call('ZSCORE', B .. 'i:' .. ns, key)
-if not size then return false end
-local e = entry_key(ns, key)
-local r = redis.call('HMGET', e, 'm', '0', 'g', 'n')
-local chunks = tonumber(r[4] or '0') or 0
-if not r[1] or (chunks > 0 and not r[2]) then
-  -- Gone, or partly gone: a miss, and what is left is cleaned up.
-  if r[3] then retire(e, r[3]) end
-  prune(ns, key, size)
-  return false
-end
-if ARGV[6] == '1' and r[3] and chunks > 1 then
-  local p = B .. 'p:' .. r[3]
-  redis.call('INCR', p)
-  redis.call('PEXPIRE', p, PIN_TTL)
-end
-return {r[1], r[2] or ''}
+// ARGV[4] ns, [5] key, [6] generation. Pins that generation for a reader
+// of a value of several chunks (a get reads chunk 0 and the metadata with a
+// plain HMGET first): 1, or 0 when the entry is another generation by now.
+constexpr std::string_view kPin = R"lua(
+if redis.call('HGET', entry_key(ARGV[4], ARGV[5]), 'g') ~= ARGV[6] then return 0 end
+local p = B .. 'p:' .. ARGV[6]
+redis.call('INCR', p)
+redis.call('PEXPIRE', p, PIN_TTL)
+return 1
 )lua";
 
 // ARGV[4] ns, [5] key, [6] generation, [7...] chunk numbers. Reads from
@@ -134,29 +119,30 @@ return 1
 // absent, else the etag it must have), generation, m, etag, size,
 // expires_at ms ("" without), expires_at sortable, updated_at ms,
 // updated_at sortable, chunks, staged ("1": its chunks wait in t:<gen>),
-// chunk 0 (when not staged). First every check (nothing written when one
-// fails), then every write.
+// chunk 0 (when not staged). First every check (nothing is written when
+// one fails), then every write. The writes that can meet a key of another
+// type (the time indexes, the namespace set) come before the entry's own,
+// so such a key fails the put before anything of the old entry is gone.
 constexpr std::string_view kPublish = R"lua(
 local N, F = tonumber(ARGV[4]), 14
 local function arg(j, f) return ARGV[4 + (j - 1) * F + f] end
-if foreign(B .. 'n', 'set') then return {'FOREIGN', 1, B .. 'n'} end
-local current = {}
+local old = {}  -- per entry: what it replaces (size, etag, gen, expiring, chunks, known ns)
+local current = {}  -- entry key -> its etag as this batch leaves it (false: none)
 for j = 1, N do
   local ns, key, cond = arg(j, 1), arg(j, 2), arg(j, 3)
-  local e = entry_key(ns, key)
-  for _, k in ipairs({{e, 'hash'}, {B .. 'i:' .. ns, 'zset'}, {B .. 'x:' .. ns, 'zset'},
-                      {B .. 'u:' .. ns, 'zset'}, {B .. 's:' .. ns, 'hash'}}) do
-    if foreign(k[1], k[2]) then return {'FOREIGN', j, k[1]} end
+  local e, i = entry_key(ns, key), B .. 'i:' .. ns
+  local indexed = redis.call('ZMSCORE', i, key, ENTRIES)
+  local h = redis.call('HMGET', e, 't', 'g', 'x', 'n')
+  local o = {size = indexed[1], etag = h[1], gen = h[2], expiring = h[3] ~= false,
+             chunks = tonumber(h[4] or '0') or 0, known = indexed[2] ~= false}
+  if o.size and not o.gen then  -- indexed, but Redis removed the hash
+    prune(ns, key, o.size)
+    o.size = false
   end
+  if not o.gen then o.etag = false end  -- the hash is what a get sees
+  old[j] = o
   local etag = current[e]
-  if etag == nil then
-    etag = false
-    local size = redis.call('ZSCORE', B .. 'i:' .. ns, key)
-    if size then
-      etag = redis.call('HGET', e, 't')
-      if not etag then prune(ns, key, size) end
-    end
-  end
+  if etag == nil then etag = o.etag end
   if cond ~= '*' and ((cond == '' and etag) or (cond ~= '' and etag ~= cond)) then
     return {'PRECONDITION', j, etag or ''}
   end
@@ -167,43 +153,67 @@ for j = 1, N do
   end
   current[e] = arg(j, 6)
 end
-local now = now_ms()
+local now = nil
+local written, listed = {}, {}
 for j = 1, N do
   local ns, key, gen, size = arg(j, 1), arg(j, 2), arg(j, 4), arg(j, 7)
-  local e, i = entry_key(ns, key), B .. 'i:' .. ns
-  local old_size = redis.call('ZSCORE', i, key)
-  local old_gen = redis.call('HGET', e, 'g')
-  if old_gen then retire(e, old_gen) else redis.call('UNLINK', e) end
-  if old_size then
-    add(i, ENTRIES, '-1')
-    add(i, BYTES, negate(old_size))
+  local e, i, o = entry_key(ns, key), B .. 'i:' .. ns, old[j]
+  if written[e] then  -- an earlier request of the batch wrote this key
+    o.size = redis.call('ZSCORE', i, key)
+    local h = redis.call('HMGET', e, 'g', 'x', 'n')
+    o.gen, o.expiring, o.chunks = h[1], h[2] ~= false, tonumber(h[3] or '0') or 0
   end
-  local x_ms = arg(j, 8)
-  local fields = {'m', arg(j, 5), 'g', gen, 't', arg(j, 6), 's', size, 'n', arg(j, 12)}
+  o.known = o.known or listed[ns]
+  written[e], listed[ns] = true, true
+  local x_ms, chunks, staged = arg(j, 8), arg(j, 12), arg(j, 13) == '1'
+  if x_ms ~= '' then
+    redis.call('ZADD', B .. 'x:' .. ns, x_ms, key)
+    if o.size and not o.expiring then redis.call('ZREM', B .. 'u:' .. ns, key) end
+  else
+    redis.call('ZADD', B .. 'u:' .. ns, arg(j, 10), key)
+    if o.size and o.expiring then redis.call('ZREM', B .. 'x:' .. ns, key) end
+  end
+  if not o.known then redis.call('SADD', B .. 'n', ns) end
+  if not o.size then
+    redis.call('ZADD', i, size, key)
+    redis.call('ZINCRBY', i, '1', ENTRIES)
+    add(i, BYTES, size)
+  elseif o.size ~= size then
+    redis.call('ZADD', i, size, key)
+    redis.call('ZINCRBY', i, string.format('%.0f', tonumber(size) - tonumber(o.size)), BYTES)
+  end
+  local fields = {'m', arg(j, 5), 'g', gen, 't', arg(j, 6), 's', size, 'n', chunks}
   if x_ms ~= '' then
     fields[#fields + 1], fields[#fields + 2] = 'x', arg(j, 9)
   else
     fields[#fields + 1], fields[#fields + 2] = 'u', arg(j, 11)
   end
-  if arg(j, 13) == '1' then
+  if staged then
+    if o.gen then retire(e, o.gen) end
     redis.call('RENAME', B .. 't:' .. gen, e)
     redis.call('PERSIST', e)
-  elseif arg(j, 12) ~= '0' then
-    fields[#fields + 1], fields[#fields + 2] = '0', arg(j, 14)
+  else
+    if chunks ~= '0' then fields[#fields + 1], fields[#fields + 2] = '0', arg(j, 14) end
+    if o.gen and o.chunks > 1 then
+      retire(e, o.gen)  -- readers may have pinned it
+    elseif o.gen then
+      -- One chunk at most, old and new (never pinned): overwritten in place,
+      -- minus what the new one lacks.
+      local stale = {}
+      if o.expiring and x_ms == '' then stale[#stale + 1] = 'x' end
+      if not o.expiring and x_ms ~= '' then stale[#stale + 1] = 'u' end
+      if o.chunks == 1 and chunks == '0' then stale[#stale + 1] = '0' end
+      if #stale > 0 then redis.call('HDEL', e, unpack(stale)) end
+      if o.expiring and x_ms == '' then redis.call('PERSIST', e) end
+    else
+      redis.call('UNLINK', e)  -- a hash without a generation is not ours
+    end
   end
   redis.call('HSET', e, unpack(fields))
   if x_ms ~= '' then
+    now = now or now_ms()
     redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(x_ms), now) + GRACE))
-    redis.call('ZADD', B .. 'x:' .. ns, x_ms, key)
-    redis.call('ZREM', B .. 'u:' .. ns, key)
-  else
-    redis.call('ZADD', B .. 'u:' .. ns, arg(j, 10), key)
-    redis.call('ZREM', B .. 'x:' .. ns, key)
   end
-  redis.call('ZADD', i, size, key)
-  add(i, ENTRIES, '1')
-  add(i, BYTES, size)
-  redis.call('SADD', B .. 'n', ns)
 end
 return {'OK'}
 )lua";
@@ -357,7 +367,7 @@ struct Sources {
 
   Sources() {
     const std::array<std::pair<std::string_view, std::string_view>, 12> parts = {{
-        {kMayRunFull, kGet},
+        {kMayRunFull, kPin},
         {kMayRunFull, kReadChunks},
         {kMayRunFull, kUnpin},
         {kDenyWhenFull, kPublish},

@@ -15,7 +15,7 @@
 namespace blobcache::detail::redis {
 
 enum class Script {
-  get,          // ns, key, pin ("1": pin a value of several chunks) -> {m, chunk 0} | nil
+  pin,          // ns, key, generation -> 1 | 0 (the entry is another generation now)
   read_chunks,  // ns, key, generation, seq... -> {"current"|"old", chunk...} | {"gone"}
   unpin,        // ns, key, generation
   publish,      // count, then 14 fields per entry -> {"OK"} | {"PRECONDITION", j, etag} | ...
