@@ -1,8 +1,6 @@
 // The whole public API of blobcache (except testing/, which needs Catch2).
 #pragma once
 
-#include "blobcache/version.hpp"  // first: BLOBCACHE_HAS_REDIS
-
 #include "blobcache/cache.hpp"
 #include "blobcache/clock.hpp"
 #include "blobcache/error.hpp"
@@ -13,6 +11,7 @@
 #include "blobcache/store.hpp"
 #include "blobcache/tiered_store.hpp"
 #include "blobcache/types.hpp"
+#include "blobcache/version.hpp"  // first: BLOBCACHE_HAS_REDIS
 #if BLOBCACHE_HAS_REDIS
 #include "blobcache/redis_store.hpp"
 #endif

@@ -34,11 +34,10 @@ struct RedisOptions {
   std::string key_prefix = "blobcache";
   // How long a connection attempt may take; then Error(Errc::unavailable).
   std::chrono::milliseconds connect_timeout{2000};
-  // How long one round trip (a command, or a pipeline of commands) may wait
-  // for the server; then Error(Errc::unavailable) and the connection is
-  // dropped. A call makes one round trip per 256 KiB chunk at most, so a
-  // large value may take longer in total, but no call waits longer than
-  // this without the server making progress.
+  // How long a call may wait for the server to take or give the next bytes
+  // (each send and each read of the socket); then Error(Errc::unavailable)
+  // and the connection is dropped. A large value may take longer in total,
+  // but no call waits longer than this without the server making progress.
   std::chrono::milliseconds command_timeout{5000};
   // Connections kept open, at most; calls beyond it wait for a free one.
   std::size_t pool_size = 4;
@@ -71,8 +70,8 @@ struct RedisOptions {
 // without recreating the store). A server that closes the socket never
 // raises SIGPIPE in the process (the application's disposition is left
 // alone). OOM (maxmemory reached under noeviction) throws
-// Error(Errc::no_space) and writes nothing; NOAUTH, WRONGPASS and NOPERM
-// throw Error(Errc::invalid_argument) saying so; a key under the prefix
+// Error(Errc::no_space) and writes nothing; NOAUTH, WRONGPASS, NOPERM and
+// ACL denials throw Error(Errc::invalid_argument) saying so; a key under the prefix
 // that holds something this store did not write throws Error(Errc::corrupt).
 // Every chunk read is checked against an XXH3 checksum (seeded with its
 // generation and position): wrong bytes are never returned.
@@ -82,7 +81,8 @@ struct RedisOptions {
 // Safe maxmemory policies: noeviction (puts fail with no_space when full),
 // volatile-* (only keys with a TTL go: entries with expires_at, staging
 // keys), and allkeys-* (entries go whole; an index key may go too, after
-// which that namespace's entries are misses until put again). A reader
+// which list(), namespaces() and stats() miss that namespace's older
+// entries, which get() still finds, until they are put again or evicted). A reader
 // (open()) of a value of more than one chunk pins its generation while it
 // reads: a replacement or erase keeps the old bytes for it. A reader idle
 // for more than two minutes, or whose generation Redis evicted, throws
@@ -90,16 +90,25 @@ struct RedisOptions {
 //
 // stats(): entries and bytes from per-namespace totals kept by the scripts
 // (exact for the store's own writes; an entry Redis expired or evicted by
-// itself is subtracted when a call meets it, counted as an expiration or an
-// eviction); hits and misses are counted in memory and added to the
-// server's counters (HINCRBY) every 256 calls, every second, at stats()
-// and at destruction. erase_namespace() removes the namespace from every
-// view at once (its index is renamed away in one script), then deletes its
-// entries in batches of 256; erase_expired() works in batches of 256.
+// itself is subtracted, and counted as an expiration or an eviction, when a
+// list(), erase_expired() or put of that key meets it); hits and misses
+// are counted in memory and added to the server's counters (HINCRBY) every
+// 256 calls, every second, at stats() and at destruction.
+//
+// erase_namespace() takes the namespace out of list(), namespaces() and
+// stats() at once (one script renames its index away), then deletes its
+// entries in batches of 256: a get() or conditional put running meanwhile
+// may still find an entry its batch has not reached. An
+// erase_namespace() whose process dies is finished by the next one, in any
+// namespace. erase_expired() works in batches of 256.
+//
+// Not fork-safe: a child process creates its own RedisStore (the parent's
+// connections are sockets both would share).
 //
 // describe(): backend "redis", root "redis://host:port/db" (or
 // "redis+unix:///path?db=N"), details "redis_version", "maxmemory_policy",
-// "maxmemory" as the server reported them at the last connection.
+// "maxmemory", "maxmemory_human" as the server reported them at the last
+// connection, and "key_prefix". describe() makes no round trip.
 class RedisStore final : public Store {
  public:
   // Connects at once. Throws Error: invalid_argument (an empty host without

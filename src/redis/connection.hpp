@@ -60,6 +60,8 @@ class Connection {
   // append + read.
   ReplyPtr command(std::initializer_list<std::string_view> args, const Where& where);
 
+  // How many replies of queued commands were not read yet.
+  std::size_t due() const noexcept { return due_; }
   // Reads and drops the replies still due (of commands a failed operation
   // queued), so the next command's reply is its own.
   void drain(const Where& where);

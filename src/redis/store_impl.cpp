@@ -63,23 +63,33 @@ StoreImpl::StoreImpl(RedisOptions options)
       pool_(settings_of(options_), options_.pool_size,
             [this](const Connection& connection) { read_server_info(connection); }) {}
 
-ReplyPtr StoreImpl::eval(Connection& connection, Script script,
-                         std::span<const std::string_view> args, const Where& where) {
+void StoreImpl::queue_eval(Connection& connection, Script script,
+                           std::span<const std::string_view> args) {
   const ScriptSource& source = source_of(script);
   std::vector<std::string_view> command = {"EVALSHA",      source.sha1, "0",
                                            layout_.base(), pin_ttl_,    grace_};
   command.insert(command.end(), args.begin(), args.end());
   connection.append(command);
+}
+
+ReplyPtr StoreImpl::read_eval(Connection& connection, Script script,
+                              std::span<const std::string_view> args, const Where& where) {
   ReplyPtr reply = connection.read(where);
   if (reply->type == REDIS_REPLY_ERROR &&
       std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
     // A restarted server, or SCRIPT FLUSH: the script did not run.
-    checked(connection.command({"SCRIPT", "LOAD", source.body}, where), where);
-    connection.append(command);
+    checked(connection.command({"SCRIPT", "LOAD", source_of(script).body}, where), where);
+    queue_eval(connection, script, args);
     reply = connection.read(where);
   }
   check(*reply, where);
   return reply;
+}
+
+ReplyPtr StoreImpl::eval(Connection& connection, Script script,
+                         std::span<const std::string_view> args, const Where& where) {
+  queue_eval(connection, script, args);
+  return read_eval(connection, script, args, where);
 }
 
 ReplyPtr StoreImpl::eval(Connection& connection, Script script,

@@ -44,6 +44,11 @@ class StoreImpl {
   // throws Error for an error reply.
   ReplyPtr eval(Connection& connection, Script script, std::span<const std::string_view> args,
                 const Where& where);
+  // eval() in two halves, for a script pipelined behind other commands:
+  // queue it, read the other replies, then read its own (same `args`).
+  void queue_eval(Connection& connection, Script script, std::span<const std::string_view> args);
+  ReplyPtr read_eval(Connection& connection, Script script, std::span<const std::string_view> args,
+                     const Where& where);
   ReplyPtr eval(Connection& connection, Script script, std::initializer_list<std::string_view> args,
                 const Where& where);
 
