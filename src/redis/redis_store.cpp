@@ -236,7 +236,7 @@ std::string milliseconds_rounded_up(Duration d) {
   return std::to_string(std::max<std::int64_t>(1, ms));
 }
 
-// Reads chunks 1.. of a pinned generation into `data`; false when the
+// Appends chunks 1.. of a pinned generation to `data`; false when the
 // generation is gone (replaced and then evicted, or the pin lapsed) or
 // partly gone (then it is erased: an entry missing chunks is a miss).
 bool read_rest(Impl& impl, Connection& connection, std::string_view ns, std::string_view key,
@@ -261,8 +261,7 @@ bool read_rest(Impl& impl, Connection& connection, std::string_view ns, std::str
       }
       const BytesView bytes = unframe_chunk(text_of(field, where), stored.generation, seq,
                                             chunk_bytes(stored, seq), where);
-      std::copy(bytes.begin(), bytes.end(),
-                data.begin() + static_cast<std::ptrdiff_t>(seq * stored.chunk_size));
+      data.insert(data.end(), bytes.begin(), bytes.end());  // chunks come in order
     }
   }
   return true;
@@ -347,13 +346,14 @@ std::optional<Blob> RedisStore::do_get(std::string_view ns, std::string_view key
     if (!head) break;
     StoredMeta& stored = head->stored;
     if (!pin(*impl_, *lease, ns, key, *head, where)) continue;
-    Blob blob{.data = Bytes(static_cast<std::size_t>(stored.meta.size)), .meta = {}};
+    Blob blob;
+    blob.data.reserve(static_cast<std::size_t>(stored.meta.size));  // filled, never zeroed
     bool complete = true;
     try {
       if (stored.chunks() > 0) {
         const BytesView first =
             unframe_chunk(head->first_chunk, stored.generation, 0, chunk_bytes(stored, 0), where);
-        std::copy(first.begin(), first.end(), blob.data.begin());
+        blob.data.insert(blob.data.end(), first.begin(), first.end());
       }
       if (stored.chunks() > 1)
         complete = read_rest(*impl_, *lease, ns, key, stored, blob.data, where);
