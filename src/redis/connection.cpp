@@ -27,6 +27,8 @@ std::string milliseconds_text(std::chrono::milliseconds ms) {
 
 void ReplyDeleter::operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
 
+void ContextDeleter::operator()(redisContext* context) const noexcept { redisFree(context); }
+
 Connection::Connection(const ConnectionSettings& settings, const Where& where)
     : command_timeout_(settings.command_timeout) {
   connect(settings, where);
@@ -63,9 +65,7 @@ Connection::Connection(const ConnectionSettings& settings, const Where& where)
   }
 }
 
-Connection::~Connection() {
-  if (context_ != nullptr) redisFree(context_);
-}
+Connection::~Connection() = default;
 
 void Connection::connect(const ConnectionSettings& settings, const Where& where) {
   const auto timeval_of = [](std::chrono::milliseconds ms) {
@@ -75,9 +75,10 @@ void Connection::connect(const ConnectionSettings& settings, const Where& where)
   // hiredis connects without blocking and waits for it with poll(),
   // bounded by the timeout.
   const timeval connect_timeout = timeval_of(settings.connect_timeout);
-  context_ = settings.unix_socket.empty()
-                 ? redisConnectWithTimeout(settings.host.c_str(), settings.port, connect_timeout)
-                 : redisConnectUnixWithTimeout(settings.unix_socket.c_str(), connect_timeout);
+  context_.reset(
+      settings.unix_socket.empty()
+          ? redisConnectWithTimeout(settings.host.c_str(), settings.port, connect_timeout)
+          : redisConnectUnixWithTimeout(settings.unix_socket.c_str(), connect_timeout));
   if (context_ == nullptr) fail(where, "cannot connect: out of memory");
   if (context_->err != 0) {
     fail(where, std::string("cannot connect: ") + context_->errstr +
@@ -88,10 +89,10 @@ void Connection::connect(const ConnectionSettings& settings, const Where& where)
   // Every read and write of the socket is then bounded by the kernel
   // (SO_RCVTIMEO, SO_SNDTIMEO): a blocking socket costs one system call
   // per step, where poll() would add one more.
-  if (redisSetTimeout(context_, timeval_of(command_timeout_)) != REDIS_OK) {
+  if (redisSetTimeout(context_.get(), timeval_of(command_timeout_)) != REDIS_OK) {
     fail(where, std::string("cannot set the command timeout: ") + context_->errstr);
   }
-  if (settings.unix_socket.empty()) redisEnableKeepAlive(context_);  // finds dead idle peers
+  if (settings.unix_socket.empty()) redisEnableKeepAlive(context_.get());  // finds dead idle peers
 }
 
 void Connection::append(std::span<const std::string_view> args) {
@@ -112,7 +113,8 @@ void Connection::append(std::span<const std::string_view> args) {
     argv[i] = args[i].empty() ? "" : args[i].data();  // NOLINT: indexes checked above
     lengths[i] = args[i].size();                      // NOLINT
   }
-  if (redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv, lengths) != REDIS_OK) {
+  if (redisAppendCommandArgv(context_.get(), static_cast<int>(args.size()), argv, lengths) !=
+      REDIS_OK) {
     broken_ = true;
     throw_error(Errc::io, "redis: cannot queue a command: out of memory");
   }
@@ -130,7 +132,7 @@ ReplyPtr Connection::read(const Where& where) {
   flush(where);
   while (true) {
     void* reply = nullptr;
-    if (redisGetReplyFromReader(context_, &reply) != REDIS_OK) {
+    if (redisGetReplyFromReader(context_.get(), &reply) != REDIS_OK) {
       fail(where, std::string("protocol error: ") + context_->errstr);
     }
     if (reply != nullptr) {
@@ -139,7 +141,7 @@ ReplyPtr Connection::read(const Where& where) {
       return ReplyPtr(static_cast<redisReply*>(reply));
     }
     errno = 0;
-    if (redisBufferRead(context_) != REDIS_OK) {
+    if (redisBufferRead(context_.get()) != REDIS_OK) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         fail(where,
              "no reply within " + milliseconds_text(command_timeout_) + " (command_timeout)");

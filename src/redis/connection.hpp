@@ -21,6 +21,10 @@ struct ReplyDeleter {
 // A reply of the server; owns the whole tree of its elements.
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
+struct ContextDeleter {
+  void operator()(redisContext* context) const noexcept;
+};
+
 struct ConnectionSettings {
   std::string host;
   int port = 6379;
@@ -84,7 +88,8 @@ class Connection {
   void flush(const Where& where);
   [[noreturn]] void fail(const Where& where, std::string_view cause);
 
-  redisContext* context_ = nullptr;
+  // A member, so that a constructor that throws still frees it.
+  std::unique_ptr<redisContext, ContextDeleter> context_;
   std::chrono::milliseconds command_timeout_;
   std::string server_info_;
   std::chrono::steady_clock::time_point last_reply_;

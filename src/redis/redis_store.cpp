@@ -216,9 +216,7 @@ void publish(Impl& impl, Connection& connection, std::span<Pending> pendings,
              "Redis dropped the staged chunks before they were published (evicted under "
              "maxmemory, or the put took longer than their TTL); nothing written");
   }
-  throw_at(Errc::corrupt, at,
-           "key \"" + std::string(text_of(element(*reply, 2, where), where)) +
-               "\" holds something this store did not write; nothing written");
+  throw_at(Errc::io, at, "the publish script answered \"" + std::string(status) + "\"");
 }
 
 std::vector<std::string> strings_of(const redisReply& reply, const Where& where) {
