@@ -91,13 +91,22 @@
 #include <vector>
 
 #ifdef BLOBCACHE_BENCH_TUNING
-#include "sqlite/tuning.hpp"  // the A/B seam SqliteStore offers measurement programs
+#include "sqlite/test_seams.hpp"  // the A/B seam SqliteStore offers measurement programs
 #endif
 
 namespace {
 
 namespace fs = std::filesystem;
 using blobcache::Bytes;
+
+#ifdef BLOBCACHE_BENCH_TUNING
+// The knobs of every SqliteStore this run opens (--tune).
+blobcache::detail::Tuning& bench_tuning() {
+  static blobcache::detail::Tuning knobs;
+  return knobs;
+}
+
+#endif
 using blobcache::BytesView;
 using blobcache::TimePoint;
 using SteadyClock = std::chrono::steady_clock;
@@ -763,8 +772,13 @@ std::unique_ptr<System> open_system(std::string_view name, const fs::path& dir) 
   }
 #ifdef BLOBCACHE_BENCH_SQLITE_STORE
   if (name == "blobcache") {
-    return std::make_unique<StoreSystem>(std::make_shared<blobcache::SqliteStore>(
-        blobcache::SqliteOptions{.path = dir / "blobcache.db"}));
+    blobcache::SqliteOptions options{.path = dir / "blobcache.db"};
+#ifdef BLOBCACHE_BENCH_TUNING
+    return std::make_unique<StoreSystem>(
+        blobcache::detail::SqliteStoreAccess::open(std::move(options), bench_tuning()));
+#else
+    return std::make_unique<StoreSystem>(std::make_shared<blobcache::SqliteStore>(options));
+#endif
   }
 #endif
   fail("unknown or unavailable system: " + std::string(name));
@@ -788,7 +802,7 @@ struct Config {
 #ifdef BLOBCACHE_BENCH_TUNING
 // Sets SqliteStore's knobs from "page_size=65536,mmap_size=0,...".
 void apply_tuning(const std::string& spec) {
-  auto& t = blobcache::detail::tuning();
+  auto& t = bench_tuning();
   std::stringstream in(spec);
   std::string item;
   while (std::getline(in, item, ',')) {

@@ -92,6 +92,32 @@ std::string_view errc_name(Errc e) noexcept {
   return "unknown";
 }
 
+namespace {
+
+std::string or_code_message(const std::string& message, std::error_code code) {
+  return message.empty() ? code.message() : message;
+}
+
+}  // namespace
+
+Error::Error(std::error_code code, const std::string& message)
+    : std::system_error(code, message), message_(or_code_message(message, code)) {}
+
+Error::Error(std::error_code code, const char* message) : Error(code, std::string(message)) {}
+
+Error::Error(std::error_code code) : Error(code, std::string()) {}
+
+Error::Error(int value, const std::error_category& category, const std::string& message)
+    : Error(std::error_code(value, category), message) {}
+
+Error::Error(int value, const std::error_category& category, const char* message)
+    : Error(std::error_code(value, category), std::string(message)) {}
+
+Error::Error(int value, const std::error_category& category)
+    : Error(std::error_code(value, category), std::string()) {}
+
+const char* Error::what() const noexcept { return message_.what(); }
+
 namespace detail {
 
 void throw_error(Errc code, const std::string& message) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "names_detail.hpp"
 
 namespace blobcache {
 namespace {
@@ -93,6 +94,24 @@ void validate(std::string_view name, Errc code, const char* what) {
   }
 }
 
+// Throws for the first of `ns` and `key` (when given) that breaks the
+// grammar, naming the operation and both names. The message is built only
+// then: this runs on every Store call.
+void validate_for(std::string_view operation, std::string_view ns, const std::string_view* key) {
+  const char* violation = grammar_violation(ns);
+  Errc code = Errc::invalid_namespace;
+  const char* what = "namespace";
+  if (violation == nullptr && key != nullptr) {
+    violation = grammar_violation(*key);
+    code = Errc::invalid_key;
+    what = "key";
+  }
+  if (violation == nullptr) return;
+  std::string where = std::string(operation) + " \"" + printable(ns) + "\"";
+  if (key != nullptr) where += "/\"" + printable(*key) + "\"";
+  detail::throw_error(code, where + ": the " + what + " " + violation);
+}
+
 }  // namespace
 
 bool is_valid_name(std::string_view name) noexcept { return grammar_violation(name) == nullptr; }
@@ -100,5 +119,17 @@ bool is_valid_name(std::string_view name) noexcept { return grammar_violation(na
 void validate_namespace(std::string_view ns) { validate(ns, Errc::invalid_namespace, "namespace"); }
 
 void validate_key(std::string_view key) { validate(key, Errc::invalid_key, "key"); }
+
+namespace detail {
+
+void validate_names(std::string_view operation, std::string_view ns) {
+  validate_for(operation, ns, nullptr);
+}
+
+void validate_names(std::string_view operation, std::string_view ns, std::string_view key) {
+  validate_for(operation, ns, &key);
+}
+
+}  // namespace detail
 
 }  // namespace blobcache

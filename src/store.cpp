@@ -5,10 +5,10 @@
 #include <string>
 
 #include "blobcache/error.hpp"
-#include "blobcache/names.hpp"
 #include "blobcache/policy.hpp"
 
 #include "errors.hpp"
+#include "names_detail.hpp"
 #include "sha256.hpp"
 
 namespace blobcache {
@@ -42,15 +42,13 @@ void validate_put_options(const Store& store, std::string_view operation, std::s
 }  // namespace
 
 std::optional<Blob> Store::get(std::string_view ns, std::string_view key) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("get", ns, key);
   return do_get(ns, key);
 }
 
 Meta Store::put(std::string_view ns, std::string_view key, BytesView value,
                 const PutOptions& opts) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("put", ns, key);
   validate_put_options(*this, "put", ns, key, opts);
   return do_put(ns, key, value, opts);
 }
@@ -62,8 +60,7 @@ Meta Store::put(std::string_view ns, std::string_view key, std::string_view text
 
 std::vector<Meta> Store::put_many(std::span<const PutRequest> batch) {
   for (const PutRequest& request : batch) {
-    validate_namespace(request.ns);
-    validate_key(request.key);
+    detail::validate_names("put_many (nothing stored), at", request.ns, request.key);
     validate_put_options(*this, "put_many (nothing stored), at", request.ns, request.key,
                          request.options);
   }
@@ -72,37 +69,34 @@ std::vector<Meta> Store::put_many(std::span<const PutRequest> batch) {
 }
 
 std::unique_ptr<BlobReader> Store::open(std::string_view ns, std::string_view key) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("open", ns, key);
   return do_open(ns, key);
 }
 
 Meta Store::put_stream(std::string_view ns, std::string_view key, std::istream& in,
                        const PutOptions& opts, std::stop_token stop) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("put_stream", ns, key);
   validate_put_options(*this, "put_stream", ns, key, opts);
   return do_put_stream(ns, key, in, opts, std::move(stop));
 }
 
 void Store::erase(std::string_view ns, std::string_view key) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("erase", ns, key);
   do_erase(ns, key);
 }
 
 void Store::erase_namespace(std::string_view ns) {
-  validate_namespace(ns);
+  detail::validate_names("erase_namespace", ns);
   do_erase_namespace(ns);
 }
 
 std::vector<Object> Store::list(std::string_view ns) {
-  validate_namespace(ns);
+  detail::validate_names("list", ns);
   return do_list(ns);
 }
 
 std::size_t Store::erase_expired(std::string_view ns, TimePoint now, Duration ttl) {
-  validate_namespace(ns);
+  detail::validate_names("erase_expired", ns);
   return do_erase_expired(ns, now, ttl);
 }
 
@@ -119,8 +113,7 @@ void Store::reset_stats() { do_reset_stats(); }
 
 bool Store::try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
                               Duration ttl) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("try_acquire_lease", ns, key);
   if (owner.empty() || ttl <= Duration::zero()) {
     detail::throw_error(Errc::invalid_argument,
                         "try_acquire_lease \"" + std::string(ns) + "\"/\"" + std::string(key) +
@@ -130,8 +123,7 @@ bool Store::try_acquire_lease(std::string_view ns, std::string_view key, std::st
 }
 
 void Store::release_lease(std::string_view ns, std::string_view key, std::string_view owner) {
-  validate_namespace(ns);
-  validate_key(key);
+  detail::validate_names("release_lease", ns, key);
   if (owner.empty()) {
     detail::throw_error(Errc::invalid_argument, "release_lease \"" + std::string(ns) + "\"/\"" +
                                                     std::string(key) +

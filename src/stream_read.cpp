@@ -7,7 +7,20 @@
 
 namespace blobcache::detail {
 
+namespace {
+
+// Failed for another reason than reaching its end: badbit, or failbit
+// without eofbit (a file stream whose file did not open, a parse gone wrong).
+bool has_failed(const std::istream& in) noexcept { return in.bad() || (in.fail() && !in.eof()); }
+
+}  // namespace
+
 std::size_t read_chunk(std::istream& in, std::span<std::byte> buffer, std::string_view what) {
+  if (has_failed(in)) {
+    throw_error(Errc::io, std::string(what) +
+                              ": the input stream has failed before it was read (a file that "
+                              "could not be opened?); nothing was stored");
+  }
   std::size_t filled = 0;
   try {
     while (filled < buffer.size() && in.good()) {
@@ -18,7 +31,9 @@ std::size_t read_chunk(std::istream& in, std::span<std::byte> buffer, std::strin
   } catch (const std::exception& e) {
     throw_error(Errc::io, std::string(what) + ": reading the input stream failed: " + e.what());
   }
-  if (in.bad()) throw_error(Errc::io, std::string(what) + ": reading the input stream failed");
+  if (has_failed(in)) {
+    throw_error(Errc::io, std::string(what) + ": reading the input stream failed");
+  }
   return filled;
 }
 

@@ -10,8 +10,10 @@ namespace blobcache::detail {
 
 // Fills `buffer` from `in` as far as the stream allows; returns the count
 // (less than buffer.size() only at the end of the stream). Throws
-// Error(Errc::io) naming `what` when the stream fails (badbit, or an
-// exception from the stream buffer).
+// Error(Errc::io) naming `what` when the stream has failed before or fails
+// while it is read: badbit, failbit without eofbit (the end of a stream
+// sets both, which is not a failure), or an exception from the stream
+// buffer.
 std::size_t read_chunk(std::istream& in, std::span<std::byte> buffer, std::string_view what);
 
 }  // namespace blobcache::detail

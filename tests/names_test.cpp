@@ -2,12 +2,18 @@
 
 #include <string>
 
+#include "blobcache/cache.hpp"
 #include "blobcache/error.hpp"
+#include "blobcache/memory_store.hpp"
 
 #include "catch_compat.hpp"
+#include "errc_of.hpp"
 
 namespace blobcache {
 namespace {
+
+using namespace std::chrono_literals;
+using test::message_of;
 
 TEST_CASE("the name grammar accepts what it should", "[names]") {
   const std::string name =
@@ -47,6 +53,34 @@ TEST_CASE("error messages show bad bytes escaped", "[names]") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("a\\x00b") != std::string::npos);
   }
+}
+
+TEST_CASE("names regression: validation messages are one sentence, no category text",
+          "[names][regression]") {
+  CHECK(message_of([] { validate_key(""); }) == "key \"\" is empty");
+  CHECK(message_of([] { validate_namespace("a//b"); }) ==
+        "namespace \"a//b\" has an empty segment (leading, trailing or doubled '/')");
+
+  // Store names the operation and both names.
+  MemoryStore store;
+  CHECK(message_of([&] { (void)store.get("ns", ""); }) == "get \"ns\"/\"\": the key is empty");
+  CHECK(message_of([&] { store.put("a/../b", "k", std::string_view("v")); }) ==
+        "put \"a/../b\"/\"k\": the namespace has a '.' or '..' segment");
+  CHECK(message_of([&] { (void)store.open("ns", "a\\b"); }) ==
+        "open \"ns\"/\"a\\b\": the key contains a backslash");
+  CHECK(message_of([&] { store.erase_namespace(""); }) ==
+        "erase_namespace \"\": the namespace is empty");
+  CHECK(message_of([&] { (void)store.list(std::string("a\0", 2)); }) ==
+        "list \"a\\x00\": the namespace contains a NUL or control character");
+  CHECK(message_of([&] { (void)store.erase_expired(".", TimePoint{}, Duration{}); }) ==
+        "erase_expired \".\": the namespace has a '.' or '..' segment");
+  const PutRequest batch[] = {{.ns = "ns", .key = "ok", .value = {}, .options = {}},
+                              {.ns = "ns", .key = "/k", .value = {}, .options = {}}};
+  CHECK(message_of([&] { (void)store.put_many(batch); }) ==
+        "put_many (nothing stored), at \"ns\"/\"/k\": the key has an empty segment (leading, "
+        "trailing or doubled '/')");
+  CHECK(message_of([&] { Cache(std::make_shared<MemoryStore>(), "..", 1s); }) ==
+        "Cache \"..\": the namespace has a '.' or '..' segment");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <ostream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "blobcache/version.hpp"
 
 #include "parse.hpp"
+#include "report.hpp"
 
 namespace blobcache::tool {
 namespace {
@@ -19,15 +21,19 @@ namespace {
 // What CLI11 fills in; converted to a Command once parsing succeeded, so
 // that durations, times and names are checked in one place.
 struct RawArguments {
-  std::string ns, key, input = "-", output, ttl, expires_at, content_type;
+  std::string ns, key, input = "-", output, ttl, expires_at, content_type, if_match;
   std::vector<std::string> meta;
+  bool if_absent = false;
   bool force = false;
   bool deep = false;
 };
 
 constexpr const char* kDescription =
     "Inspect and edit a blobcache SQLite cache file.\n"
-    "Exit codes: 0 ok, 1 not found, 2 usage error, 3 other failure.";
+    "Exit codes: 0 ok, 1 not found (entry, namespace or cache file), 2 usage error,\n"
+    "3 other failure, 4 put's --if-match or --if-absent did not hold (nothing written).\n"
+    "With --json, a failure also prints {\"error\": {\"code\", \"message\", \"exit_code\"}} on "
+    "stdout.";
 
 // `value` when the command has the option `name` and it was given.
 std::optional<std::string> if_given(const CLI::App& app, const char* name,
@@ -37,20 +43,44 @@ std::optional<std::string> if_given(const CLI::App& app, const char* name,
   return value;
 }
 
-// K=V, split at the first '=' (values may contain '=').
+// K=V, split at the first '=' (values may contain '='; names may be
+// empty, as the API allows).
 std::pair<std::string, std::string> split_meta(const std::string& text) {
   const std::size_t equals = text.find('=');
-  if (equals == std::string::npos || equals == 0) {
+  if (equals == std::string::npos) {
     throw ParseError("--meta \"" + text + "\": expected NAME=VALUE");
   }
   return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
+// An etag as the store computes them: 64 lowercase hex digits. Checked here
+// so that a typo is a usage error before any file is opened.
+std::string checked_etag(const std::string& text) {
+  const bool hex =
+      text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex) {
+    throw ParseError("--if-match \"" + text +
+                     "\": expected an etag, 64 lowercase hex digits as put and ls --json print "
+                     "(--if-absent asks for no entry)");
+  }
+  return text;
+}
+
+// Bad names are the library's Error, with the command in front.
+void validate_arguments(const std::string& command, const std::optional<std::string>& ns,
+                        const std::optional<std::string>& key) {
+  try {
+    if (ns) validate_namespace(*ns);
+    if (key) validate_key(*key);
+  } catch (const Error& error) {
+    throw Error(error.code(), command + ": " + error.what());
+  }
+}
+
 Command to_command(const CLI::App& sub, const RawArguments& raw) {
   const std::string& name = sub.get_name();
   const auto ns_option = if_given(sub, "namespace", raw.ns);
-  if (ns_option) validate_namespace(*ns_option);
-  if (if_given(sub, "key", raw.key)) validate_key(raw.key);
+  validate_arguments(name, ns_option, if_given(sub, "key", raw.key));
 
   if (name == "ls") return LsCommand{.ns = ns_option};
   if (name == "get") {
@@ -62,10 +92,20 @@ Command to_command(const CLI::App& sub, const RawArguments& raw) {
   }
   if (name == "put") {
     PutCommand put{.ns = raw.ns, .key = raw.key, .input = raw.input};
-    if (sub.count("--ttl") != 0) put.ttl = parse_duration(raw.ttl);
+    if (sub.count("--ttl") != 0) {
+      put.ttl = parse_duration(raw.ttl);
+      // Checked again against the run's own now; here so that nothing is
+      // opened for a ttl that cannot be stored.
+      (void)expiry_after(std::chrono::system_clock::now(), *put.ttl);
+    }
     if (sub.count("--expires-at") != 0) put.options.expires_at = parse_time(raw.expires_at);
     put.options.content_type = raw.content_type;
-    for (const std::string& pair : raw.meta) put.options.metadata.insert(split_meta(pair));
+    for (const std::string& pair : raw.meta) {
+      auto [meta_name, value] = split_meta(pair);
+      put.options.metadata.insert_or_assign(std::move(meta_name), std::move(value));
+    }
+    if (sub.count("--if-match") != 0) put.options.if_match = checked_etag(raw.if_match);
+    if (raw.if_absent) put.options.if_match = "";
     return put;
   }
   if (name == "rm") return RmCommand{.ns = raw.ns, .key = raw.key, .force = raw.force};
@@ -76,6 +116,32 @@ Command to_command(const CLI::App& sub, const RawArguments& raw) {
   }
   if (name == "info") return InfoCommand{};
   return CheckCommand{.deep = raw.deep};
+}
+
+// True when argv holds --json (before a "--" ending the options).
+bool wants_json(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];  // NOLINT: argv is an array
+    if (arg == "--") return false;
+    if (arg == "--json") return true;
+  }
+  return false;
+}
+
+// The first argument that is neither an option nor --db's value: the
+// command the user meant.
+std::optional<std::string> first_positional(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];  // NOLINT: argv is an array
+    if (arg == "--db") {
+      ++i;
+    } else if (arg == "--" && i + 1 < argc) {
+      return std::string(argv[i + 1]);  // NOLINT: argv is an array
+    } else if (!arg.starts_with("-")) {
+      return std::string(arg);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -99,7 +165,9 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
   app.add_flag("--read-only", globals.read_only, "Open the file read-only; writes fail");
 
   CLI::App* ls = app.add_subcommand(
-      "ls", "List namespaces with their entry count and size; with NAMESPACE, its entries");
+      "ls",
+      "List namespaces with their entry count and size; with NAMESPACE, its entries (exit 1 "
+      "when it holds none: a namespace exists while it holds an entry)");
   ls->add_option("namespace", raw.ns, "Namespace whose entries to list");
 
   CLI::App* get = app.add_subcommand("get", "Write an entry's bytes to stdout or a file");
@@ -112,19 +180,34 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
       app.add_subcommand("put", "Store a file or stdin as an entry; prints its metadata");
   put->add_option("namespace", raw.ns, "Namespace")->required();
   put->add_option("key", raw.key, "Key")->required();
-  put->add_option("file", raw.input, "File to store, or - for stdin (the default)");
-  CLI::Option* ttl =
-      put->add_option("--ttl", raw.ttl, "Expire after DURATION (90s, 15m, 2h, 7d, 1h30m)");
-  put->add_option("--expires-at", raw.expires_at, "Expire at TIME (RFC 3339)")->excludes(ttl);
+  put->add_option("file", raw.input,
+                  "File to store, or - for stdin (the default); never read as --meta");
+  CLI::Option* ttl = put->add_option(
+      "--ttl", raw.ttl,
+      "Expire DURATION after the put (90s, 15m, 2h, 7d, 1h30m; the expiry must fall within " +
+          representable_times() + "); 0: never");
+  put->add_option("--expires-at", raw.expires_at,
+                  "Expire at TIME (RFC 3339, " + representable_times() + ")")
+      ->excludes(ttl);
   put->add_option("--content-type", raw.content_type, "MIME type to record");
-  put->add_option("--meta", raw.meta, "Metadata NAME=VALUE (repeatable)")->take_all();
+  put->add_option("--meta", raw.meta,
+                  "Metadata NAME=VALUE, one per --meta (repeatable; a repeated NAME keeps its "
+                  "last VALUE; NAME may be empty)")
+      ->allow_extra_args(false);  // one value per --meta: what follows is the FILE
+  CLI::Option* if_match =
+      put->add_option("--if-match", raw.if_match,
+                      "Store only if the entry's etag is ETAG, else exit 4 and write nothing");
+  put->add_flag("--if-absent", raw.if_absent,
+                "Store only if there is no entry, else exit 4 and write nothing")
+      ->excludes(if_match);
 
-  CLI::App* rm = app.add_subcommand("rm", "Remove an entry");
+  CLI::App* rm = app.add_subcommand("rm", "Remove an entry (exit 1 when there is none, unless -f)");
   rm->add_option("namespace", raw.ns, "Namespace")->required();
   rm->add_option("key", raw.key, "Key")->required();
   rm->add_flag("-f,--force", raw.force, "A missing entry is not an error");
 
-  CLI::App* rm_ns = app.add_subcommand("rm-ns", "Remove every entry of a namespace");
+  CLI::App* rm_ns = app.add_subcommand(
+      "rm-ns", "Remove every entry of a namespace (exit 1 when it holds none, unless -f)");
   rm_ns->add_option("namespace", raw.ns, "Namespace")->required();
   rm_ns->add_flag("-f,--force", raw.force, "A missing namespace is not an error");
 
@@ -133,7 +216,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
   clean->add_option("namespace", raw.ns, "Namespace to clean");
   clean->add_option("--ttl", raw.ttl,
                     "Entries without an expiry time expire DURATION after their last put "
-                    "(default: never)");
+                    "(default and 0: never)");
 
   app.add_subcommand("info", "Describe the store and the sizes of its files");
 
@@ -141,6 +224,13 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
   check->add_flag("--deep", raw.deep,
                   "Re-read every entry and compare its bytes with its etag (reads the whole file)");
 
+  // --json asks for a JSON error too, even when parsing stops before it.
+  std::ostream* json_out = wants_json(argc, argv) ? &out : nullptr;
+  const auto usage_error = [&](const std::string& message, bool hint) {
+    report({.code = "usage", .message = message, .exit_code = kExitUsage}, err, json_out);
+    if (hint) err << "Run 'blobcache --help' for more information.\n";
+    return ParseResult{.exit_code = kExitUsage};
+  };
   try {
     app.parse(argc, argv);
     if (globals.json && get->parsed() && get->count("--output") == 0) {
@@ -153,15 +243,29 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
     if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
       return {.exit_code = app.exit(error, out, err)};
     }
-    err << "blobcache: usage: " << error.what()
-        << "\nRun 'blobcache --help' for more information.\n";
+    if (app.get_subcommands().empty()) {
+      // CLI11 says "A subcommand is required" even for a misspelt one.
+      const std::optional<std::string> word = first_positional(argc, argv);
+      std::string names;
+      bool known = false;
+      for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + command->get_name();
+        known = known || (word && command->get_name() == *word);
+      }
+      if (!word) return usage_error("a command is required: one of " + names, true);
+      if (!known) {
+        return usage_error("unknown command \"" + *word + "\"; the commands are " + names, true);
+      }
+    }
+    return usage_error(error.what(), true);
   } catch (const ParseError& error) {
-    err << "blobcache: usage: " << error.what() << '\n';
+    return usage_error(error.what(), false);
   } catch (const Error& error) {
-    // Only bad names reach here (validate_namespace, validate_key).
-    err << "blobcache: " << errc_name(error.errc()) << ": " << error.what() << '\n';
+    // Only bad names reach here (validate_arguments): exit 2 like any usage
+    // error, under the Errc's name.
+    const Failure failure = failure_of(error);
+    return {.exit_code = report(failure, err, json_out)};
   }
-  return {.exit_code = kExitUsage};
 }
 
 std::filesystem::path resolve_db_path(const GlobalOptions& globals) {

@@ -28,8 +28,10 @@ struct ParseResult {
 
 // Parses argv (argv[0] is the program). --help and --version print to `out`
 // and give exit code 0 without an invocation; usage errors (unknown
-// options, missing arguments, bad durations, times, names or --meta) print
-// to `err` and give kExitUsage.
+// commands or options, missing arguments, bad durations, times, names,
+// --meta or --if-match, a --ttl whose expiry TimePoint cannot hold) print
+// to `err`, and with --json also a JSON error object to `out` (see
+// report()), and give kExitUsage.
 ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& out,
                                std::ostream& err);
 

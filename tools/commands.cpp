@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "blobcache/error.hpp"
+#include "blobcache/policy.hpp"
 
 #include "format.hpp"
 #include "json_output.hpp"
@@ -36,8 +37,17 @@ std::string quoted(std::string_view ns, std::string_view key) {
 
 [[noreturn]] void not_found(const std::string& what) { throw Error(Errc::entry_not_found, what); }
 
+// The tool's own file operations (put's input, get's output) fail as io:
+// exit code 3, whatever errno says.
 [[noreturn]] void io_failure(const std::string& what, int error_number) {
   throw Error(Errc::io, what + ": " + std::strerror(error_number));
+}
+
+// The library's definition of expiry as clean applies it without --ttl
+// (ttl 0), so that ls shows as expired exactly what clean erases.
+const Policy& clean_policy() {
+  static const Policy policy{};
+  return policy;
 }
 
 // The entry count and bytes of `ns`, or nullopt when it holds nothing.
@@ -64,13 +74,13 @@ std::optional<NamespaceInfo> find_namespace(Store& store, const std::string& ns)
 // tool applies no TTL of its own when listing).
 std::optional<Duration> expires_in(const Meta& meta, TimePoint now) {
   if (!meta.expires_at) return std::nullopt;
-  return *meta.expires_at - now;
+  return clean_policy().expires_in_at(meta, now);
 }
 
 std::string expires_in_text(const Meta& meta, TimePoint now) {
   const auto left = expires_in(meta, now);
   if (!left) return "-";
-  if (*left < Duration::zero()) return "expired";
+  if (clean_policy().is_expired_at(meta, now)) return "expired";
   return format_duration(*left);
 }
 
@@ -96,15 +106,17 @@ int ls_namespaces(Context& context) {
 
 int ls_entries(Context& context, const std::string& ns) {
   const std::vector<Object> objects = context.store.list(ns);
+  // As for rm-ns: a namespace exists while it holds an entry.
+  if (objects.empty()) not_found("ls \"" + ns + "\": no such namespace");
   if (context.json) {
     json entries = json::array();
     for (const Object& object : objects) {
       const auto left = expires_in(object.meta, context.now);
       entries.push_back({
           {"key", object.key},
-          {"age_seconds", seconds_json(context.now - object.meta.updated_at)},
+          {"age_seconds", seconds_json(clean_policy().age_at(object.meta, context.now))},
           {"expires_in_seconds", left ? json(seconds_json(*left)) : json(nullptr)},
-          {"expired", left && *left < Duration::zero()},
+          {"expired", clean_policy().is_expired_at(object.meta, context.now)},
           {"meta", meta_json(object.meta)},
       });
     }
@@ -114,7 +126,7 @@ int ls_entries(Context& context, const std::string& ns) {
   Table table({"KEY", "SIZE", "AGE", "EXPIRES-IN", "TYPE", "ETAG"}, {"SIZE", "AGE", "EXPIRES-IN"});
   for (const Object& object : objects) {
     table.add_row({object.key, format_size(object.meta.size),
-                   format_duration(context.now - object.meta.updated_at),
+                   format_duration(clean_policy().age_at(object.meta, context.now)),
                    expires_in_text(object.meta, context.now),
                    object.meta.content_type.empty() ? "-" : object.meta.content_type,
                    object.meta.etag.substr(0, kEtagPrefix)});
@@ -174,11 +186,10 @@ int run_command(Context& context, const GetCommand& command) {
   const bool to_out = !command.output || *command.output == "-";
   if (context.json && to_out) {
     // Rejected by the command line already; kept for callers of run().
-    context.err << "blobcache: get --json needs -o FILE (stdout carries the value)\n";
-    return kExitUsage;
+    throw ParseError("get --json needs -o FILE: stdout carries the value");
   }
   const std::unique_ptr<BlobReader> reader = context.store.open(command.ns, command.key);
-  if (!reader) not_found("get " + quoted(command.ns, command.key));
+  if (!reader) not_found("get " + quoted(command.ns, command.key) + ": no such entry");
   if (to_out) {
     copy_out(*reader, context.out, "stdout");
     return kExitOk;
@@ -217,13 +228,15 @@ int run_command(Context& context, const PutCommand& command) {
   if (command.input != "-") {
     file.open(command.input, std::ios::binary);
     if (!file) {
-      // A missing input file is "not found" (exit 1), like a missing entry.
-      throw std::system_error(errno, std::generic_category(), "put: cannot open " + command.input);
+      io_failure("put " + quoted(command.ns, command.key) + ": cannot open " + command.input,
+                 errno);
     }
     in = &file;
   }
   PutOptions options = command.options;
-  if (command.ttl) options.expires_at = context.now + *command.ttl;
+  if (command.ttl && *command.ttl != Duration::zero()) {
+    options.expires_at = expiry_after(context.now, *command.ttl);
+  }
   const Meta meta = context.store.put_stream(command.ns, command.key, *in, options);
   if (context.json) {
     print_json(context.out,
@@ -241,7 +254,7 @@ int run_command(Context& context, const RmCommand& command) {
   // a mistyped key is reported (like rm(1); -f silences it).
   bool existed = context.store.open(command.ns, command.key) != nullptr;
   if (!existed && !command.force) {
-    not_found("rm " + quoted(command.ns, command.key));
+    not_found("rm " + quoted(command.ns, command.key) + ": no such entry");
   }
   context.store.erase(command.ns, command.key);
   if (context.json) {
@@ -472,10 +485,13 @@ int run_command(Context& context, const CheckCommand& command) {
                 << (report.failures.size() == 1 ? " failure" : " failures") << '\n';
   }
   if (report.ok()) return kExitOk;
-  context.err << "blobcache: " << errc_name(Errc::corrupt) << ": " << report.failures.size()
-              << " of " << report.entries_checked
-              << " entries failed verification (db: " << context.db.string() << ")\n";
-  return kExitFailure;
+  // The report above is the JSON document; the failure goes to err only.
+  return tool::report(
+      {.code = std::string(errc_name(Errc::corrupt)),
+       .message = "check --deep: " + std::to_string(report.failures.size()) + " of " +
+                  std::to_string(report.entries_checked) + " entries failed verification",
+       .exit_code = kExitFailure},
+      context.err, nullptr, context.db);
 }
 
 }  // namespace
@@ -487,42 +503,14 @@ bool is_read_only(const Command& command) noexcept {
          std::holds_alternative<CheckCommand>(command);
 }
 
-int report_error(std::ostream& err, const fs::path& db, const std::exception& error) {
-  std::string_view name = "error";
-  int code = kExitFailure;
-  if (const auto* library = dynamic_cast<const Error*>(&error)) {
-    name = errc_name(library->errc());
-    switch (library->errc()) {
-      case Errc::entry_not_found:
-        code = kExitNotFound;
-        break;
-      case Errc::invalid_namespace:
-      case Errc::invalid_key:
-        code = kExitUsage;
-        break;
-      default:
-        break;
-    }
-  } else if (dynamic_cast<const ParseError*>(&error) != nullptr) {
-    name = "usage";
-    code = kExitUsage;
-  } else if (const auto* system = dynamic_cast<const std::system_error*>(&error)) {
-    // The tool's own file operations (put's input, get's output).
-    const bool missing = system->code() == std::errc::no_such_file_or_directory;
-    name = missing ? "not_found" : errc_name(Errc::io);
-    code = missing ? kExitNotFound : kExitFailure;
-  }
-  err << "blobcache: " << name << ": " << error.what() << " (db: " << db.string() << ")\n";
-  return code;
-}
-
 int run(Context& context, const Command& command) {
   try {
     return std::visit([&](const auto& alternative) { return run_command(context, alternative); },
                       command);
   } catch (const std::exception& error) {
     context.out.flush();
-    return report_error(context.err, context.db, error);
+    return report(failure_of(error), context.err, context.json ? &context.out : nullptr,
+                  context.db);
   }
 }
 

@@ -14,18 +14,14 @@
 
 #include "blobcache/store.hpp"
 
+#include "report.hpp"
+
 namespace blobcache::tool {
 
-// The tool's exit codes.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitNotFound = 1,  // the entry, namespace or cache file does not exist
-  kExitUsage = 2,     // bad command line (including bad names, durations, times)
-  kExitFailure = 3,   // anything else: corrupt, read_only, io, busy, ...
-};
-
 struct LsCommand {
-  std::optional<std::string> ns;  // none: every namespace with its totals
+  // none: every namespace with its totals; set: its entries (a namespace
+  // without entries does not exist: exit 1, like rm-ns)
+  std::optional<std::string> ns;
 };
 struct GetCommand {
   std::string ns, key;
@@ -33,9 +29,13 @@ struct GetCommand {
 };
 struct PutCommand {
   std::string ns, key;
-  std::string input = "-";      // a file path, or "-" for Context::in
-  PutOptions options;           // expires_at from --expires-at
-  std::optional<Duration> ttl;  // --ttl: expires_at = Context::now + ttl
+  std::string input = "-";  // a file path, or "-" for Context::in
+  // expires_at from --expires-at; if_match from --if-match ("" from
+  // --if-absent): a failed condition exits kExitPreconditionFailed
+  PutOptions options;
+  // --ttl: expires_at = Context::now + ttl (a usage error when TimePoint
+  // cannot hold it); zero: no expiry, as for clean --ttl and Policy
+  std::optional<Duration> ttl;
 };
 struct RmCommand {
   std::string ns, key;
@@ -71,12 +71,9 @@ struct Context {
   bool progress = false;  // draw a progress bar on err (err is a terminal)
 };
 
-// Runs `command`; returns its exit code. Library errors are reported on
-// Context::err as "blobcache: <errc name>: <what> (db: <path>)".
+// Runs `command`; returns its exit code. Failures are reported through
+// report(): on Context::err as "blobcache: <errc name>: <what> (db: <path>)"
+// and, with Context::json, as a JSON error object on Context::out.
 int run(Context& context, const Command& command);
-
-// Writes the message for `error` and returns its exit code (for errors that
-// happen before a command runs, such as opening the store).
-int report_error(std::ostream& err, const std::filesystem::path& db, const std::exception& error);
 
 }  // namespace blobcache::tool

@@ -76,10 +76,18 @@ std::string format_duration(Duration d) {
 }
 
 std::string format_time(TimePoint t) {
-  const auto since_epoch = t.time_since_epoch();
   // Floor to whole seconds so times before 1970 keep a positive fraction.
-  const sys_seconds whole = floor<seconds>(sys_time<TimePoint::duration>{since_epoch});
-  const auto nanos = duration_cast<nanoseconds>(since_epoch - whole.time_since_epoch()).count();
+  // In integers: converting the floored seconds back to nanoseconds would
+  // overflow for TimePoint::min().
+  constexpr std::int64_t kPerSecond = 1'000'000'000;
+  const std::int64_t ticks = duration_cast<nanoseconds>(t.time_since_epoch()).count();
+  std::int64_t whole_seconds = ticks / kPerSecond;
+  std::int64_t nanos = ticks % kPerSecond;
+  if (nanos < 0) {
+    nanos += kPerSecond;
+    --whole_seconds;
+  }
+  const sys_seconds whole{seconds{whole_seconds}};
   const sys_days day = floor<days>(whole);
   const year_month_day date{day};
   const hh_mm_ss<seconds> time{whole - day};

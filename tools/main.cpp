@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 #include "blobcache/sqlite_store.hpp"
@@ -24,32 +25,35 @@ bool needs_existing_file(const tool::Invocation& invocation) {
 }
 
 int run(const tool::Invocation& invocation) {
-  std::filesystem::path db;
+  std::ostream* json_out = invocation.globals.json ? &std::cout : nullptr;
+  std::optional<std::filesystem::path> db;
   try {
     db = tool::resolve_db_path(invocation.globals);
     std::unique_ptr<Store> store;
-    if (tool::is_store_url(db.string())) {  // a server, not a file
-      const std::string url = db.string();
+    if (tool::is_store_url(db->string())) {  // a server, not a file
+      const std::string url = db->string();
       db = tool::without_password(url);  // what messages show
       store = tool::open_url_store(
           url, invocation.globals.read_only && !tool::is_read_only(invocation.command));
     } else {
       std::error_code error;
-      if (needs_existing_file(invocation) && !std::filesystem::exists(db, error)) {
-        std::cerr << "blobcache: not_found: no cache file (db: " << db.string() << ")\n";
-        return tool::kExitNotFound;
+      if (needs_existing_file(invocation) && !std::filesystem::exists(*db, error)) {
+        return tool::report({.code = "not_found",
+                             .message = "open: the cache file does not exist",
+                             .exit_code = tool::kExitNotFound},
+                            std::cerr, json_out, db);
       }
       // raise, not quarantine: a tool asked to look at a file must never move
       // it aside and start an empty one.
       store = std::make_unique<SqliteStore>(SqliteOptions{
-          .path = db,
+          .path = *db,
           .read_only = invocation.globals.read_only,
           .on_corruption = OnCorruption::raise,
       });
     }
     tool::Context context{
         .store = *store,
-        .db = db,
+        .db = *db,
         .json = invocation.globals.json,
         .in = std::cin,
         .out = std::cout,
@@ -59,7 +63,7 @@ int run(const tool::Invocation& invocation) {
     };
     return tool::run(context, invocation.command);
   } catch (const std::exception& error) {
-    return tool::report_error(std::cerr, db, error);
+    return tool::report(tool::failure_of(error), std::cerr, json_out, db);
   }
 }
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "format.hpp"
+
 namespace blobcache::tool {
 namespace {
 
@@ -58,7 +60,39 @@ void expect(std::string_view text, std::size_t& pos, std::string_view accepted,
   ++pos;
 }
 
+// `d` to the nanosecond, in the units parse_duration reads:
+// "106751d23h47m16.854775807s". REQUIRES: d >= 0.
+std::string exact_duration(Duration d) {
+  const auto whole_days = duration_cast<days>(d);
+  const auto whole_hours = duration_cast<hours>(d - whole_days);
+  const auto whole_minutes = duration_cast<minutes>(d - whole_days - whole_hours);
+  const Duration rest = d - whole_days - whole_hours - whole_minutes;
+  std::string nanos = std::to_string(rest.count() % 1'000'000'000 + 1'000'000'000).substr(1);
+  return std::to_string(whole_days.count()) + "d" + std::to_string(whole_hours.count()) + "h" +
+         std::to_string(whole_minutes.count()) + "m" +
+         std::to_string(duration_cast<seconds>(rest).count()) + "." + nanos + "s";
+}
+
+[[noreturn]] void duration_too_large(std::string_view text) {
+  fail("duration", text, "too large (at most " + exact_duration(Duration::max()) + ")");
+}
+
 }  // namespace
+
+std::string representable_times() {
+  return format_time(TimePoint::min()) + " to " + format_time(TimePoint::max());
+}
+
+TimePoint expiry_after(TimePoint now, Duration ttl) {
+  Duration::rep sum = 0;
+  if (__builtin_add_overflow(now.time_since_epoch().count(), ttl.count(), &sum)) {
+    throw ParseError("--ttl " + format_duration(ttl) + ": the expiry, now (" + format_time(now) +
+                     ") + " + format_duration(ttl) +
+                     ", is outside the times blobcache can represent (" + representable_times() +
+                     ")");
+  }
+  return TimePoint{Duration{sum}};
+}
 
 Duration parse_duration(std::string_view text) {
   if (text.empty()) fail("duration", text, "empty");
@@ -72,7 +106,7 @@ Duration parse_duration(std::string_view text) {
     const std::size_t start = pos;
     std::int64_t whole = 0;
     while (pos < text.size() && is_digit(text[pos])) {
-      if (whole > (kMax - 9) / 10) fail("duration", text, "too large");
+      if (whole > (kMax - 9) / 10) duration_too_large(text);
       whole = whole * 10 + (text[pos] - '0');
       ++pos;
     }
@@ -100,7 +134,7 @@ Duration parse_duration(std::string_view text) {
     }
     pos += unit->name.size();
 
-    if (whole > kMax / unit->nanoseconds) fail("duration", text, "too large");
+    if (whole > kMax / unit->nanoseconds) duration_too_large(text);
     std::int64_t term = whole * unit->nanoseconds;
     // The fraction in nanoseconds, digit by digit: digit * unit / 10^k.
     std::int64_t scale = unit->nanoseconds;
@@ -109,7 +143,7 @@ Duration parse_duration(std::string_view text) {
       if (scale == 0) break;  // finer than a nanosecond
       term += (digit - '0') * scale;
     }
-    if (term > kMax - total) fail("duration", text, "too large");
+    if (term > kMax - total) duration_too_large(text);
     total += term;
   }
   return Duration{total};
@@ -167,16 +201,26 @@ TimePoint parse_time(std::string_view text) {
   if (second == 60) fail("time", text, "leap seconds are not supported");
   if (second > 59) fail("time", text, "time of day out of range");
 
-  // Local time minus its offset is UTC. Whole seconds first: TimePoint
-  // counts nanoseconds in 64 bits, so it only spans the years ~1678-2261 and
-  // anything outside must be refused before it overflows.
+  // Local time minus its offset is UTC, in whole seconds (64 bits hold any
+  // 4-digit year). TimePoint counts nanoseconds in 64 bits, so it spans only
+  // 1677-09-21 to 2262-04-11: the nanoseconds are summed with overflow
+  // checks and anything outside is refused instead of wrapping.
   const sys_seconds utc =
       sys_days{date} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
-  constexpr auto kLimit = duration_cast<seconds>(TimePoint::duration::max()) - seconds{1};
-  if (utc.time_since_epoch() > kLimit || utc.time_since_epoch() < -kLimit) {
-    fail("time", text, "out of the representable range");
+  // Before 1970 the whole seconds are borrowed from (-9223372037s and
+  // .145224192 is -9223372036s - .854775808, TimePoint::min()), so that the
+  // product alone never leaves the range the sum lies in.
+  std::int64_t whole = utc.time_since_epoch().count();
+  if (whole < 0 && nanos > 0) {
+    whole += 1;
+    nanos -= 1'000'000'000;
   }
-  return TimePoint{duration_cast<TimePoint::duration>(utc.time_since_epoch() + nanoseconds{nanos})};
+  Duration::rep ticks = 0;
+  if (__builtin_mul_overflow(whole, Duration::rep{1'000'000'000}, &ticks) ||
+      __builtin_add_overflow(ticks, nanos, &ticks)) {
+    fail("time", text, "outside the times blobcache can represent (" + representable_times() + ")");
+  }
+  return TimePoint{Duration{ticks}};
 }
 
 }  // namespace blobcache::tool

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "blobcache/types.hpp"
@@ -20,14 +21,25 @@ class ParseError : public std::invalid_argument {
 // A non-negative duration written as one or more <number><unit> terms:
 // "90s", "15m", "2h", "7d", "1h30m", "1.5h", "250ms". Units: ns, us, ms, s,
 // m, h, d (24h). A bare "0" is allowed; any other number needs a unit.
-// Throws ParseError on anything else, including overflow of Duration.
+// Throws ParseError on anything else, including a duration longer than
+// Duration holds (106751d23h47m16.854775807s; the message says so).
 Duration parse_duration(std::string_view text);
 
 // An RFC 3339 date-time: "2026-01-02T03:04:05Z", with optional fractional
 // seconds (up to nanoseconds; further digits are truncated) and a "Z" or
 // "+HH:MM"/"-HH:MM" offset. 't'/'z' and a space for 'T' are accepted too, as
 // RFC 3339 allows. Leap seconds (":60") are rejected: TimePoint cannot hold
-// them. Throws ParseError on anything else.
+// them. Every instant TimePoint holds is accepted, to the nanosecond (see
+// representable_times()); one outside is a ParseError giving that range, as
+// is anything else.
 TimePoint parse_time(std::string_view text);
+
+// The instants a TimePoint holds (64-bit nanoseconds since 1970), as text:
+// "1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z".
+std::string representable_times();
+
+// now + ttl, for put --ttl. Throws ParseError naming the ttl and the
+// representable range when the sum is outside it; never overflows.
+TimePoint expiry_after(TimePoint now, Duration ttl);
 
 }  // namespace blobcache::tool

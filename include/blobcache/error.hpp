@@ -6,6 +6,8 @@
 // reader. No SQLite, SQLiteCpp or OpenSSL exception type reaches the caller.
 #pragma once
 
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -36,11 +38,29 @@ std::error_code make_error_code(Errc e) noexcept;
 // The enumerator's name, e.g. "entry_not_found"; "unknown" for other values.
 std::string_view errc_name(Errc e) noexcept;
 
+// code() is the Errc (in error_category()); what() is exactly the message
+// the library built, one sentence naming the operation, the namespace/key
+// or file, and the cause. (std::system_error would append ": " and the
+// category's text for the code; the code says that already.) Copies are
+// cheap and never throw: the message is shared.
 class Error : public std::system_error {
  public:
-  using std::system_error::system_error;
+  // what() is `message`; an empty message gives code.message().
+  Error(std::error_code code, const std::string& message);
+  Error(std::error_code code, const char* message);
+  explicit Error(std::error_code code);
+  Error(int value, const std::error_category& category, const std::string& message);
+  Error(int value, const std::error_category& category, const char* message);
+  Error(int value, const std::error_category& category);
+
+  const char* what() const noexcept override;
   // The Errc of this error (code().value() as an Errc).
   Errc errc() const noexcept { return static_cast<Errc>(code().value()); }
+
+ private:
+  // std::runtime_error holds its text in a shared, immutable buffer: the
+  // one standard string whose copy cannot throw, as an exception's must not.
+  std::runtime_error message_;
 };
 
 }  // namespace blobcache

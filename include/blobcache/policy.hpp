@@ -10,6 +10,15 @@ namespace blobcache {
 
 // An aggregate: `Policy{.ttl = 1h, .clock = my_clock}`. Const methods are
 // thread-safe when the clock is.
+//
+// Every time and duration is accepted, TimePoint::min() to max() and any
+// ttl: the arithmetic saturates instead of overflowing. A result that a
+// Duration cannot hold (the two instants lie more than ~292 years apart) is
+// Duration::max() or Duration::min(), by its true sign; every other result
+// is exact. So the signs are always right: is_expired() is true exactly when
+// expires_in() < 0 (for an entry with expires_at, or for any entry when
+// ttl > 0), and an entry whose updated_at is ahead of now (another process's
+// clock runs ahead) has a negative age and is not expired by age.
 struct Policy {
   // Entries without expires_at expire `ttl` after updated_at; <= 0: never.
   Duration ttl{0};
@@ -20,7 +29,7 @@ struct Policy {
   // now - updated_at (negative when updated_at is in the future).
   Duration age(const Meta& meta) const;
   // expires_at - now when expires_at is set; else ttl - age when ttl > 0;
-  // else 0. Negative once expired.
+  // else 0. Negative once expired; 0 at the last instant that is not.
   Duration expires_in(const Meta& meta) const;
   // now > expires_at when expires_at is set (explicit expiry wins over TTL,
   // and the instant of expires_at itself is not expired); else

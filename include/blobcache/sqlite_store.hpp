@@ -14,6 +14,10 @@
 
 namespace blobcache {
 
+namespace detail {
+class SqliteStoreAccess;
+}  // namespace detail
+
 // SQLite synchronous=NORMAL or FULL under WAL. normal: a power loss may lose
 // the last commits but never corrupts; full: every commit is durable once
 // the call returns. Neither survives a disk that acknowledges flushes it
@@ -33,6 +37,32 @@ enum class Durability { normal, full };
 // bad bytes are never returned) and other entries still read. check() walks
 // the whole file.
 enum class OnCorruption { raise, quarantine };
+
+// Which entries a store evicts first once expired ones are gone (Limits).
+enum class EvictionPolicy {
+  // The oldest puts first (by updated_at). Needs no bookkeeping on reads.
+  least_recently_stored,
+  // The entries read least recently first. A get or open records its
+  // access in memory only; the accesses are written in batches (on the
+  // store's next write transaction, by its background thread within about a
+  // second, and when the store is destroyed), so reads never become write
+  // transactions and the order survives a restart. An access not yet
+  // written when the process dies is lost (the entry keeps its older place).
+  least_recently_used,
+};
+
+// Bounds on a store's contents, kept in the file: every process that opens
+// it honours the same ones. An aggregate: `Limits{.max_bytes = 500 << 20}`.
+struct Limits {
+  // Bound on the sum of the values' sizes (not the file's size, which also
+  // holds metadata, indexes and free pages); 0: none. Otherwise at least
+  // one page of the file (16 KiB).
+  std::int64_t max_bytes = 0;
+  // Bound on the number of entries; 0: none.
+  std::int64_t max_entries = 0;
+  EvictionPolicy eviction = EvictionPolicy::least_recently_stored;
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
 
 // An aggregate: `SqliteOptions{.path = p, .read_only = true}`.
 struct SqliteOptions {
@@ -66,8 +96,13 @@ struct SqliteOptions {
   // A cap on the file's size in bytes (SQLite's max_page_count, rounded down
   // to whole pages); 0: none. A write that would grow the file past it
   // throws Error(Errc::no_space) and stores nothing (a put_many: none of its
-  // requests). Space freed by erases is reused before the file grows.
+  // requests). Space freed by erases is reused before the file grows. At
+  // least 64 pages (1 MiB with the default page size) when set.
   std::int64_t max_file_bytes = 0;
+  // nullopt: the limits stored in the file (none for a new file). Set: stored
+  // in the file at open (as set_limits() does), so every process that opens
+  // it honours the same limits; not allowed with read_only.
+  std::optional<Limits> limits;
 };
 
 // Thread-safe: each thread uses its own pooled connection, so readers run in
@@ -79,10 +114,15 @@ struct SqliteOptions {
 // connections: after fork() the child reopens its own connections.
 //
 // Threads and memory it uses: a writable store starts one thread of its own,
-// on the first commit that needs it, which copies the WAL into the file
-// (checkpoints) off the callers' puts; the destructor joins it. A fork()
-// waits while that thread is inside SQLite, and a forked child checkpoints
-// on its own commits instead. get() of a value of 64 KiB or more reads it
+// on first need, which copies the WAL into the file (checkpoints) off the
+// callers' puts, writes what reads counted (Stats' hits and misses,
+// least_recently_used's accesses) within about a second, and trims a
+// bounded store; the destructor joins it after writing what is still
+// counted. A fork() waits while that thread is inside SQLite, and a forked
+// child checkpoints on its own commits instead. Counts wait in memory: a
+// few dozen bytes per namespace read, and per entry read with
+// least_recently_used (at most 16,384 entries before a write is asked
+// for). get() of a value of 64 KiB or more reads it
 // through a memory map of the file (its pages count in the process's RSS
 // while mapped; open() never maps, nor does a read-only store opened
 // immutable, see read_only): so never truncate a live store's file by
@@ -90,11 +130,18 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at
-  // options.path. Throws Error: invalid_argument (empty path), corrupt
-  // (with OnCorruption::raise), unsupported (newer schema, network
-  // filesystem), read_only (a writable open of a file or folder that cannot
-  // be written; the store never changes permissions), no_space, io, busy.
-  // Cost: a few milliseconds and O(entries), not O(bytes stored).
+  // options.path. A file another program made (a non-empty SQLite database
+  // without blobcache's mark) is refused and left untouched, whatever
+  // on_corruption says. Throws Error: invalid_argument (empty path, a
+  // negative busy_timeout, max_file_bytes negative or below 64 pages, bad
+  // limits, limits with read_only; no file is created), entry_not_found (a
+  // read-only open of a file that does not exist), corrupt (with
+  // OnCorruption::raise, or read_only), unsupported (another program's
+  // file, a newer schema, a network filesystem), read_only (a writable open
+  // of a file or folder that cannot be written; the store never changes
+  // permissions), no_space, io, busy. Cost: a few milliseconds and
+  // O(entries) (the metadata's integrity check), not O(bytes stored); a
+  // migration from an older version counts the entries once.
   explicit SqliteStore(SqliteOptions options);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -111,6 +158,42 @@ class SqliteStore final : public Store {
   // nullopt when none was.
   std::optional<std::filesystem::path> quarantined() const;
 
+  // The limits in force, as the file holds them now (another process may
+  // have changed them). Throws Error: busy, io, corrupt.
+  Limits limits() const;
+  // Stores `limits` in the file, so every process honours them from its
+  // next write on, and evicts at once (in the same transaction) what the
+  // new bounds leave no room for: expired entries first, then by the
+  // policy. Cost: O(entries evicted); turning limits on for a store that
+  // had none also stamps every entry's place in the eviction order, O(entries).
+  // Throws Error: invalid_argument (a negative bound, max_bytes below one
+  // page, an unknown policy; nothing changed), read_only, busy, io,
+  // no_space.
+  void set_limits(const Limits& limits);
+
+  // What trim() removed, or compact() reclaimed.
+  struct TrimReport {
+    std::int64_t entries = 0;  // entries evicted
+    std::int64_t bytes = 0;    // the sum of their sizes
+  };
+  struct CompactReport {
+    std::int64_t bytes_before = 0;  // the file and its -wal before
+    std::int64_t bytes_after = 0;   // ... and after
+  };
+
+  // Evicts now, as the store's background thread does after a write that
+  // left the store near a bound: down to 90 % of each limit (rounded up),
+  // expired entries first, then by the policy, in transactions of a few
+  // hundred entries. Nothing when the store has no limits. Cost: O(entries
+  // evicted). Throws Error: read_only, busy, io.
+  TrimReport trim();
+  // Gives the file's free pages back to the filesystem (VACUUM) and empties
+  // the -wal. Cost: rewrites every page, so O(file size) time and up to the
+  // file's size again in free disk space while it runs; other writers wait
+  // for it (up to their busy_timeout), readers go on. Entries, ids and
+  // settings are unchanged. Throws Error: read_only, busy, no_space, io.
+  CompactReport compact();
+
  protected:
   std::optional<Blob> do_get(std::string_view ns, std::string_view key) override;
   Meta do_put(std::string_view ns, std::string_view key, BytesView value,
@@ -126,9 +209,16 @@ class SqliteStore final : public Store {
   std::vector<NamespaceInfo> do_namespaces() override;
   Info do_describe() const override;
   void do_check() override;
+  Stats do_stats() override;
+  void do_reset_stats() override;
+  bool do_try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                            Duration ttl) override;
+  void do_release_lease(std::string_view ns, std::string_view key, std::string_view owner) override;
 
  private:
   class Impl;
+  friend class detail::SqliteStoreAccess;  // the internal open path (tests, benchmark)
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

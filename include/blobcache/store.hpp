@@ -51,8 +51,10 @@ class Store {
   // Stores `value` under (ns, key), replacing any previous entry. The bytes
   // and the metadata become visible together or not at all. Returns the
   // stored Meta (size, updated_at from the store's clock, etag = SHA-256 of
-  // `value`). Throws Error: invalid_namespace, invalid_key, too_large,
-  // read_only, no_space, busy, io.
+  // `value`). Throws Error: invalid_namespace, invalid_key, invalid_argument
+  // (a malformed opts.if_match), precondition_failed (opts.if_match did not
+  // hold; nothing written), unsupported (if_match on a backend that cannot
+  // check it), too_large, read_only, no_space, busy, io.
   Meta put(std::string_view ns, std::string_view key, BytesView value, const PutOptions& opts = {});
   Meta put(std::string_view ns, std::string_view key, std::string_view text,
            const PutOptions& opts = {});
@@ -65,30 +67,37 @@ class Store {
   std::vector<Meta> put_many(std::span<const PutRequest> batch);
 
   // A reader over the value as it is now; nullptr when absent. Constant
-  // memory whatever the value's size.
+  // memory whatever the value's size. Throws Error: invalid_namespace,
+  // invalid_key, busy, corrupt, io.
   std::unique_ptr<BlobReader> open(std::string_view ns, std::string_view key);
 
   // Stores the bytes read from `in` until its end, hashing as it reads, in
   // constant memory on streaming backends. Nothing becomes visible before
   // the whole stream is read. When `stop` is requested the put stops with
-  // Error(Errc::cancelled) and nothing is visible. A stream that fails (badbit)
-  // gives Error(Errc::io) and nothing is visible.
+  // Error(Errc::cancelled) and nothing is visible. A stream that has failed
+  // before or fails while read (badbit, or failbit without the eof of its
+  // end: a file stream whose file did not open) gives Error(Errc::io) and
+  // nothing is visible. opts.if_match is checked when the value is
+  // published. Throws what put() throws, and cancelled and io as above.
   Meta put_stream(std::string_view ns, std::string_view key, std::istream& in,
                   const PutOptions& opts = {}, std::stop_token stop = {});
 
-  // Removes one entry; an absent key is not an error.
+  // Removes one entry; an absent key is not an error. Throws Error:
+  // invalid_namespace, invalid_key, read_only, busy, io.
   void erase(std::string_view ns, std::string_view key);
 
   // Removes every entry of `ns` (and only of `ns`: "a/b" survives erasing
-  // "a") as one unit.
+  // "a") as one unit. Throws Error: invalid_namespace, read_only, busy, io.
   void erase_namespace(std::string_view ns);
 
   // The entries of `ns`, sorted by key (bytewise). Costs memory for every
-  // entry's metadata, never for the values.
+  // entry's metadata, never for the values. Throws Error: invalid_namespace,
+  // busy, corrupt, io.
   std::vector<Object> list(std::string_view ns);
 
   // Erases every entry of `ns` that `Policy{ttl}` at `now` calls expired
-  // (see policy.hpp) and returns how many.
+  // (see policy.hpp) and returns how many; they count as expirations in
+  // stats(). Throws Error: invalid_namespace, read_only, busy, io.
   std::size_t erase_expired(std::string_view ns, TimePoint now, Duration ttl);
 
   // Every namespace holding at least one entry, sorted by name, with its

@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "metadata_codec.hpp"
+#include "sqlite/metadata_codec.hpp"
 
 namespace blobcache::detail::redis {
 namespace {

@@ -7,15 +7,14 @@
 
 namespace blobcache::detail {
 
-SqliteBlobReader::SqliteBlobReader(ConnectionPool::Lease lease,
+SqliteBlobReader::SqliteBlobReader(std::shared_ptr<Database> db, ConnectionPool::Lease lease,
                                    std::unique_ptr<Transaction> transaction, std::int64_t entry_id,
-                                   Meta meta, std::filesystem::path file, std::string ns,
-                                   std::string key)
-    : lease_(std::move(lease)),
+                                   Meta meta, std::string ns, std::string key)
+    : db_(std::move(db)),
+      lease_(std::move(lease)),
       transaction_(std::move(transaction)),
       chunks_(*lease_, Sql::read_chunk),
       meta_(std::move(meta)),
-      file_(std::move(file)),
       ns_(std::move(ns)),
       key_(std::move(key)),
       entry_id_(entry_id) {
@@ -25,7 +24,7 @@ SqliteBlobReader::SqliteBlobReader(ConnectionPool::Lease lease,
 SqliteBlobReader::~SqliteBlobReader() = default;
 
 bool SqliteBlobReader::next_chunk() {
-  const Where where{.operation = "read", .file = file_, .ns = ns_, .key = key_};
+  const Where where = db_->where("read", ns_, key_);
   return translated(where, [&] {
     if (!chunks_->executeStep()) {
       check_total(total_, meta_.size, where);

@@ -9,19 +9,21 @@
 #include "blobcache/store.hpp"
 
 #include "sqlite/connection_pool.hpp"
+#include "sqlite/database.hpp"
 
 namespace blobcache::detail {
 
 // Holds a leased connection and its read transaction for its whole life,
-// so a replacement committed meanwhile is not seen (WAL snapshot). Memory:
-// one chunk (SQLite's copy of the row being read).
+// so a replacement committed meanwhile is not seen (WAL snapshot), and
+// shares the store's Database, so it keeps working after the store is
+// destroyed. Memory: one chunk (SQLite's copy of the row being read).
 class SqliteBlobReader final : public BlobReader {
  public:
-  // REQUIRES: `transaction` is a read transaction on `lease`'s connection in
-  // which entry `entry_id` has `meta`.
-  SqliteBlobReader(ConnectionPool::Lease lease, std::unique_ptr<Transaction> transaction,
-                   std::int64_t entry_id, Meta meta, std::filesystem::path file, std::string ns,
-                   std::string key);
+  // REQUIRES: `lease` comes from `db`, and `transaction` is a read
+  // transaction on its connection in which entry `entry_id` has `meta`.
+  SqliteBlobReader(std::shared_ptr<Database> db, ConnectionPool::Lease lease,
+                   std::unique_ptr<Transaction> transaction, std::int64_t entry_id, Meta meta,
+                   std::string ns, std::string key);
   ~SqliteBlobReader() override;
   SqliteBlobReader(const SqliteBlobReader&) = delete;
   SqliteBlobReader& operator=(const SqliteBlobReader&) = delete;
@@ -33,12 +35,13 @@ class SqliteBlobReader final : public BlobReader {
   // Steps to the next chunk; false at the end. REQUIRES: the current one is used up.
   bool next_chunk();
 
-  // Destroyed in reverse: statement reset, transaction ended, lease returned.
+  // Destroyed in reverse: statement reset, transaction ended, lease
+  // returned, and only then the Database (perhaps the last owner) released.
+  std::shared_ptr<Database> db_;
   ConnectionPool::Lease lease_;
   std::unique_ptr<Transaction> transaction_;
   StatementUse chunks_;
   Meta meta_;
-  std::filesystem::path file_;
   std::string ns_;
   std::string key_;
   std::int64_t entry_id_;

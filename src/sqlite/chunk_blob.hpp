@@ -1,10 +1,7 @@
-// Internal: reading chunk bytes straight into the caller's buffer, and the
-// seams that show which path a get took.
+// Internal: reading chunk bytes straight into the caller's buffer.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
 #include <span>
 
 struct sqlite3;
@@ -37,12 +34,5 @@ class ChunkBlob {
   sqlite3* db_;
   sqlite3_blob* blob_ = nullptr;
 };
-
-// Test seams. The number of gets this process served through a mapped
-// connection.
-std::atomic<std::uint64_t>& mapped_gets() noexcept;
-// Run by a get between the size probe and the mapped read (empty: nothing).
-// Not synchronized: set it only while no get runs.
-std::function<void()>& after_size_probe() noexcept;
 
 }  // namespace blobcache::detail

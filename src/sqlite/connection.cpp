@@ -5,8 +5,10 @@
 #include <string>
 #include <unistd.h>
 
-#include "sqlite/checkpointer.hpp"
+#include "errors.hpp"
+#include "sqlite/maintenance.hpp"
 #include "sqlite/schema.hpp"
+#include "sqlite/sqlite_error.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -38,22 +40,75 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "SELECT id, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 AND key = ?2",
     "SELECT id, checksum, data FROM chunks WHERE id BETWEEN ?1 << 24 AND (?1 << 24) | 16777215"
     " ORDER BY id",
-    "DELETE FROM entries WHERE ns = ?1 AND key = ?2",
+    "SELECT key, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 ORDER BY key",
+    // From the usage rows: no scan of the entries.
+    "SELECT ns, entries, bytes FROM usage WHERE ns != '' AND entries > 0 ORDER BY ns",
+    "SELECT id, key FROM entries WHERE ns IS NULL",
+    // The deleted row's id, size and expiry, for the chunks and the usage.
+    "DELETE FROM entries WHERE ns = ?1 AND key = ?2 RETURNING id, size, expires_at",
     "DELETE FROM entries WHERE id = ?1",
     "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS
-    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    ", used_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    // A replace keeps the row (and its id, so its name index entry and
+    // its chunks' rowids): an update in place writes fewer pages than a
+    // delete and an insert.
+    "UPDATE entries SET size = ?2, updated_at = ?3, expires_at = ?4, etag = ?5,"
+    " content_type = ?6, metadata = ?7, used_at = ?8 WHERE id = ?1",
     "INSERT INTO chunks(id, checksum, data) VALUES(?1, ?2, ?3)",
+    "INSERT OR REPLACE INTO chunks(id, checksum, data) VALUES(?1, ?2, ?3)",
+    // The chunks of entry ?1 from seq ?2 on (what a shorter value leaves).
+    "DELETE FROM chunks WHERE id BETWEEN (?1 << 24) | ?2 AND (?1 << 24) | 16777215",
     "UPDATE entries SET ns = ?1, key = ?2, size = ?3, updated_at = ?4, expires_at = ?5,"
-    " etag = ?6, content_type = ?7, metadata = ?8 WHERE id = ?9 AND ns IS NULL",
-    "SELECT key, " BLOBCACHE_META_COLUMNS " FROM entries WHERE ns = ?1 ORDER BY key",
+    " etag = ?6, content_type = ?7, metadata = ?8, used_at = ?10 WHERE id = ?9 AND ns IS NULL",
     "DELETE FROM entries WHERE ns = ?1",
     // Policy::is_expired_at: now > expires_at when set; else age > ttl,
     // i.e. updated_at < now - ttl (?3, computed without overflow).
-    "DELETE FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2",
+    "DELETE FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2"
+    " RETURNING size, expires_at",
     "DELETE FROM entries WHERE ns = ?1 AND ((expires_at IS NOT NULL AND expires_at < ?2)"
-    " OR (expires_at IS NULL AND updated_at < ?3))",
-    "SELECT ns, count(*), sum(size) FROM entries WHERE ns IS NOT NULL GROUP BY ns ORDER BY ns",
-    "SELECT id, key FROM entries WHERE ns IS NULL",
+    " OR (expires_at IS NULL AND updated_at < ?3)) RETURNING size, expires_at",
+    // least_recently_used: an access moves the entry later in the order.
+    "UPDATE entries SET used_at = ?3 WHERE ns = ?1 AND key = ?2 AND used_at < ?3",
+    // Limits turned on: every entry gets its place in the eviction order.
+    "UPDATE entries SET used_at = updated_at WHERE used_at IS NULL AND ns IS NOT NULL",
+    // Eviction, expired entries first: only namespaces that may hold some.
+    "SELECT ns FROM usage WHERE ns != '' AND expiring > 0 AND next_expiry < ?1 ORDER BY ns",
+    "SELECT id, size FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2"
+    " ORDER BY expires_at LIMIT ?3",
+    "SELECT min(expires_at) FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL",
+    "UPDATE usage SET next_expiry = ?2 WHERE ns = ?1",
+    // Then by the policy, oldest place first; ?2 skips the entries the
+    // transaction itself wrote.
+    "SELECT id, size FROM entries WHERE used_at IS NOT NULL ORDER BY used_at, id LIMIT ?1"
+    " OFFSET ?2",
+    "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at",
+    // One row per namespace, adding a transaction's changes.
+    "INSERT INTO usage(ns, entries, bytes, expiring, next_expiry, hits, misses, evictions,"
+    " expirations) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT(ns) DO UPDATE SET entries = entries + excluded.entries,"
+    " bytes = bytes + excluded.bytes, expiring = expiring + excluded.expiring,"
+    " next_expiry = CASE WHEN excluded.next_expiry IS NULL THEN next_expiry"
+    "   WHEN next_expiry IS NULL OR excluded.next_expiry < next_expiry THEN excluded.next_expiry"
+    "   ELSE next_expiry END,"
+    " hits = hits + excluded.hits, misses = misses + excluded.misses,"
+    " evictions = evictions + excluded.evictions,"
+    " expirations = expirations + excluded.expirations",
+    "UPDATE usage SET entries = entries + ?1, bytes = bytes + ?2, expiring = expiring + ?3"
+    " WHERE ns = ''",
+    "SELECT entries, bytes, expiring FROM usage WHERE ns = ?1",
+    "SELECT ns, entries, bytes, hits, misses, evictions, expirations FROM usage ORDER BY ns",
+    "UPDATE usage SET hits = 0, misses = 0, evictions = 0, expirations = 0",
+    "DELETE FROM usage WHERE ns != '' AND entries = 0 AND hits = 0 AND misses = 0"
+    " AND evictions = 0 AND expirations = 0",
+    "SELECT max_bytes, max_entries, eviction FROM limits WHERE one = 1",
+    "UPDATE limits SET max_bytes = ?1, max_entries = ?2, eviction = ?3 WHERE one = 1",
+    // A lease is taken when none is held, held by the same owner, or held
+    // past its expiry (?5 is now); changes() says whether it was.
+    "INSERT INTO leases(ns, key, owner, expires_at) VALUES(?1, ?2, ?3, ?4)"
+    " ON CONFLICT(ns, key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+    " WHERE leases.owner = excluded.owner OR leases.expires_at < ?5",
+    "DELETE FROM leases WHERE ns = ?1 AND key = ?2 AND owner = ?3",
+    "DELETE FROM leases WHERE expires_at < ?1",
 };
 
 #undef BLOBCACHE_META_COLUMNS
@@ -67,13 +122,18 @@ int open_flags(const ConnectionConfig& config) {
          SQLite::OPEN_NOMUTEX | (config.immutable ? SQLite::OPEN_URI : 0);
 }
 
-// The name SQLite opens: the path, or for an immutable open a "file:" URI
-// whose path is percent-encoded (a '?', '#' or '%' in it must not be read
-// as URI syntax).
-std::string database_name(const ConnectionConfig& config) {
-  if (!config.immutable) return config.path.string();
+}  // namespace
+
+const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
+
+std::string immutable_uri(const std::filesystem::path& file) {
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(file, error);
+  if (error) {
+    throw_error(errc_of_errno(error.value()), "open " + file.string() + ": " + error.message());
+  }
   std::string uri = "file:";
-  for (const char c : std::filesystem::absolute(config.path).string()) {
+  for (const char c : absolute.string()) {
     const auto byte = static_cast<unsigned char>(c);
     if ((byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
         (byte >= '0' && byte <= '9') || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
@@ -88,13 +148,11 @@ std::string database_name(const ConnectionConfig& config) {
   return uri + "?immutable=1";
 }
 
-}  // namespace
-
-const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
-
 Connection::Connection(const ConnectionConfig& config)
     : busy_{.timeout = config.busy_timeout, .started = {}},
-      db_(database_name(config), open_flags(config)),
+      // An empty VFS name is SQLite's default VFS.
+      db_(config.immutable ? immutable_uri(config.path) : config.path.string(), open_flags(config),
+          0, config.tuning.vfs),
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;
@@ -106,14 +164,15 @@ Connection::Connection(const ConnectionConfig& config)
   pragmas += "PRAGMA cache_size = " + std::to_string(-t.cache_kib) + ";";
   pragmas += "PRAGMA mmap_size = " + std::to_string(t.mmap_size) + ";";
   if (!config.read_only) {
-    // With a Checkpointer (below), never SQLite's automatic checkpoint.
-    const int automatic = config.checkpointer != nullptr ? 0 : t.checkpoint_pages;
+    // With the store's thread checkpointing (below), never SQLite's
+    // automatic checkpoint.
+    const int automatic = config.checkpoints != nullptr ? 0 : t.checkpoint_pages;
     pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(automatic) + ";";
     pragmas += "PRAGMA journal_size_limit = " + std::to_string(t.journal_size_limit) + ";";
   }
   db_.exec(pragmas);
   // After the pragmas: setting wal_autocheckpoint replaces the WAL hook.
-  if (config.checkpointer != nullptr) config.checkpointer->watch(db_.getHandle());
+  if (config.checkpoints != nullptr) config.checkpoints->watch(db_.getHandle());
   if (config.max_file_bytes > 0) {
     // A connection-level limit: writes past it fail with SQLITE_FULL.
     // A new file gets its page size from prepare_schema, after this.

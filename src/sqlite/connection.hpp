@@ -18,7 +18,7 @@
 
 namespace blobcache::detail {
 
-class Checkpointer;
+class Maintenance;
 
 // Everything a connection of one store is opened with.
 struct ConnectionConfig {
@@ -36,7 +36,7 @@ struct ConnectionConfig {
   bool cell_size_check = true;
   Tuning tuning;
   // Writable connections report their commits to it (it outlives them).
-  Checkpointer* checkpointer = nullptr;
+  Maintenance* checkpoints = nullptr;
 };
 
 // Every statement the store runs, prepared once per connection on first use.
@@ -45,32 +45,66 @@ enum class Sql : std::size_t {
   begin_write,
   commit,
   rollback,
+  // Reads.
   get_entry_with_chunks,
   get_entry_with_chunk_ids,
   find_entry,
   read_chunk,
+  list_entries,
+  namespaces,
+  staged_entries,
+  // Writes of entries and chunks.
   delete_entry,
   delete_entry_by_id,
   insert_entry,
+  replace_entry,
   insert_chunk,
+  replace_chunk,
+  delete_chunks_from,
   publish_entry,
-  list_entries,
   erase_namespace,
   erase_expired_by_expiry,
   erase_expired_by_expiry_or_age,
-  namespaces,
-  staged_entries,
+  touch_entry,
+  stamp_eviction_order,
+  // Eviction.
+  namespaces_with_expired,
+  expired_victims,
+  earliest_expiry,
+  set_next_expiry,
+  policy_victims,
+  evict_entry,
+  // Usage, limits, counters.
+  usage_add,
+  usage_add_totals,
+  usage_row,
+  usage_all,
+  usage_reset_counters,
+  usage_prune,
+  limits_read,
+  limits_write,
+  // Fill leases.
+  lease_acquire,
+  lease_release,
+  lease_cleanup,
   count_,
 };
 
 // The text of statement `id` (also used by the query-plan tests).
 const char* sql_text(Sql id) noexcept;
 
+// The "file:" URI that opens `file` immutable (no -shm, no locks), its
+// absolute path percent-encoded so that a '?', '#' or '%' in it is not read
+// as URI syntax. Throws Error(Errc::io) when the path cannot be made
+// absolute. Open it with SQLITE_OPEN_URI.
+std::string immutable_uri(const std::filesystem::path& file);
+
 // Not thread-safe: one thread at a time (the pool leases it out).
 class Connection {
  public:
   // Opens the file (never creating it) and applies the per-connection
-  // settings. Throws SQLite::Exception.
+  // settings. Throws SQLite::Exception, or Error(Errc::io) when the path of
+  // an immutable open cannot be made absolute.
   explicit Connection(const ConnectionConfig& config);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -105,6 +105,15 @@ void create_file_private(const std::filesystem::path& file) {
   ::close(fd);
 }
 
+std::int64_t file_bytes(const std::filesystem::path& file) noexcept {
+  std::int64_t total = 0;
+  for (const std::string& name : {file.string(), file.string() + "-wal"}) {
+    struct stat status {};
+    if (::stat(name.c_str(), &status) == 0) total += status.st_size;
+  }
+  return total;
+}
+
 bool place_is_read_only(const std::filesystem::path& file) noexcept {
   if (::access(file.c_str(), F_OK) == 0) return ::access(file.c_str(), W_OK) != 0;
   return ::access(folder_of(file).c_str(), W_OK) != 0;

@@ -1,6 +1,7 @@
 // Internal: the store's files as the operating system sees them.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -12,6 +13,9 @@ namespace blobcache::detail {
 // -wal and -shm (which copy the file's mode) are 0600 too. Throws
 // Error(read_only) when the place cannot be written, Error(io) otherwise.
 void create_file_private(const std::filesystem::path& file);
+
+// The bytes `file` and its -wal take (their sizes); 0 for what is missing.
+std::int64_t file_bytes(const std::filesystem::path& file) noexcept;
 
 // True when `file` (or its folder) cannot be written by this process.
 bool place_is_read_only(const std::filesystem::path& file) noexcept;

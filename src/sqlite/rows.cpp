@@ -7,10 +7,11 @@
 
 #include <bit>
 #include <gsl/gsl>
+#include <limits>
 #include <string>
 
 #include "errors.hpp"
-#include "metadata_codec.hpp"
+#include "sqlite/metadata_codec.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -28,6 +29,13 @@ std::int64_t to_nanos(TimePoint t) noexcept {
 TimePoint from_nanos(std::int64_t nanos) noexcept {
   return TimePoint(
       std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
+}
+
+std::int64_t add_saturating(std::int64_t nanos, Duration span) noexcept {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(nanos, span.count(), &sum)) return sum;
+  return span.count() > 0 ? std::numeric_limits<std::int64_t>::max()
+                          : std::numeric_limits<std::int64_t>::min();
 }
 
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept {
@@ -51,6 +59,12 @@ std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& w
                                        " is past the last one chunks can name");
   }
   return (entry_id << kChunkSeqBits) | seq;
+}
+
+void bind_text(SQLite::Statement& statement, int index, std::string_view text) {
+  // SQLiteCpp binds a pointer and length only as a BLOB, which would never
+  // compare equal to the TEXT columns.
+  statement.bind(index, std::string(text));
 }
 
 void bind_meta(SQLite::Statement& statement, int first, const Meta& meta,

@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
 #include <cstdint>
+#include <string_view>
 
 #include "blobcache/types.hpp"
 
@@ -14,6 +15,8 @@ namespace blobcache::detail {
 
 std::int64_t to_nanos(TimePoint t) noexcept;
 TimePoint from_nanos(std::int64_t nanos) noexcept;
+// nanos + span, clamped to the int64 range instead of overflowing.
+std::int64_t add_saturating(std::int64_t nanos, Duration span) noexcept;
 
 // The XXH3-64 of a chunk, seeded with its seq, as SQLite stores it.
 std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept;
@@ -23,6 +26,9 @@ std::int64_t chunk_checksum(BytesView data, std::int64_t seq) noexcept;
 // Error(Errc::unsupported) when the entry's id is past kMaxEntryId (SQLite
 // gives ids in order: ~5e11 entries would have to be written first).
 std::int64_t chunk_rowid(std::int64_t entry_id, std::int64_t seq, const Where& where);
+
+// Binds `text` as TEXT to parameter `index` (SQLite keeps a copy).
+void bind_text(SQLite::Statement& statement, int index, std::string_view text);
 
 // Binds meta's columns (size, updated_at, expires_at, etag, content_type,
 // metadata) to parameters first..first+5. `encoded_metadata` must outlive

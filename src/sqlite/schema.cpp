@@ -8,7 +8,8 @@
 namespace blobcache::detail {
 namespace {
 
-// Version 2. Entries are keyed by (ns, key); a row with ns NULL is a
+// Version 2 (the entries and chunks tables; version 3 below adds to it).
+// Entries are keyed by (ns, key); a row with ns NULL is a
 // put_stream being staged (key holds its owner, see staging.cpp) and is never
 // visible, since every read names its namespace.
 //
@@ -71,6 +72,59 @@ INSERT INTO chunks(id, checksum, data)
 DROP TABLE chunks_v1;
 )sql";
 
+// Version 3 adds what bounded caches, statistics and get-or-fill keep in the
+// file (docs/design.md, "Schema"):
+//   entries.used_at   the eviction order: updated_at at put, raised to the
+//                     last access by least_recently_used's flushes; NULL
+//                     while the store has no limits, so that an unbounded
+//                     store's puts write no eviction index (entries_by_use
+//                     is partial). Setting limits fills it in.
+//   usage             exact entries, bytes and entries with an expiry per
+//                     namespace, and on the row of ns '' the same totals for
+//                     the whole store, kept by the Writer in every write
+//                     transaction; the counters (hits, misses, evictions,
+//                     expirations) per namespace; next_expiry, a lower bound
+//                     on the namespace's earliest expires_at (NULL: none),
+//                     so eviction skips namespaces with nothing expired.
+//   limits            one row: the limits every process honours.
+//   leases            Cache::get_or_fill's fill leases, one per key.
+constexpr const char* kAddV3 = R"sql(
+ALTER TABLE entries ADD COLUMN used_at INTEGER;
+CREATE INDEX entries_by_use ON entries(used_at) WHERE used_at IS NOT NULL;
+CREATE TABLE usage (
+  ns          TEXT NOT NULL PRIMARY KEY,
+  entries     INTEGER NOT NULL DEFAULT 0,
+  bytes       INTEGER NOT NULL DEFAULT 0,
+  expiring    INTEGER NOT NULL DEFAULT 0,
+  next_expiry INTEGER,
+  hits        INTEGER NOT NULL DEFAULT 0,
+  misses      INTEGER NOT NULL DEFAULT 0,
+  evictions   INTEGER NOT NULL DEFAULT 0,
+  expirations INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE limits (
+  one         INTEGER PRIMARY KEY CHECK (one = 1),
+  max_bytes   INTEGER NOT NULL,
+  max_entries INTEGER NOT NULL,
+  eviction    INTEGER NOT NULL
+);
+INSERT INTO limits VALUES (1, 0, 0, 0);
+CREATE TABLE leases (
+  ns         TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  owner      TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE INDEX leases_by_expiry ON leases(expires_at);
+INSERT INTO usage(ns, entries, bytes, expiring, next_expiry)
+  SELECT ns, count(*), sum(size), count(expires_at), min(expires_at)
+  FROM entries WHERE ns IS NOT NULL GROUP BY ns;
+INSERT INTO usage(ns, entries, bytes, expiring)
+  SELECT '', count(*), coalesce(sum(size), 0), count(expires_at)
+  FROM entries WHERE ns IS NOT NULL;
+)sql";
+
 std::int64_t pragma_int(Connection& connection, const char* name) {
   return connection.db().execAndGet(std::string("PRAGMA ") + name).getInt64();
 }
@@ -87,10 +141,14 @@ void require_supported(std::int64_t version, std::int64_t application_id, const 
   }
 }
 
+// A new file is created as version 2 and migrated: created and migrated
+// files have one schema.
 void create_v2(Connection& connection) {
   connection.db().exec(kEntriesV1);
   connection.db().exec(kChunksV2);
 }
+
+void migrate_v2_to_v3(Connection& connection) { connection.db().exec(kAddV3); }
 
 void migrate_v1_to_v2(Connection& connection, const std::string& file) {
   auto& db = connection.db();
@@ -136,13 +194,22 @@ void prepare_schema(Connection& connection, int page_size) {
   Transaction transaction(connection, Transaction::Kind::write);
   // Re-read under the write lock: another process may have done it.
   version = pragma_int(connection, "user_version");
-  require_supported(version, pragma_int(connection, "application_id"), file);
+  const std::int64_t application_id = pragma_int(connection, "application_id");
+  require_supported(version, application_id, file);
   if (version == 0) {
+    // Only a file without anything in it becomes a store (the open checked
+    // that before writing; this holds it under the write lock).
+    if (application_id != kApplicationId &&
+        db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64() != 0) {
+      throw_error(Errc::unsupported,
+                  "open " + file + ": not a blobcache file (it holds another program's tables)");
+    }
     create_v2(connection);
   } else if (version == 1) {
     migrate_v1_to_v2(connection, file);
   }
-  // Later versions: `if (version < N) migrate_to_N(connection);` in order.
+  // From version 2 on, one step per version, in order.
+  if (version < 3) migrate_v2_to_v3(connection);
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   transaction.commit();

@@ -8,6 +8,18 @@
 
 namespace blobcache::detail {
 
+bool is_lock_wait(int result_code) noexcept {
+  return (result_code & 0xFF) == SQLITE_BUSY || (result_code & 0xFF) == SQLITE_LOCKED;
+}
+
+bool is_corruption(int result_code) noexcept {
+  return (result_code & 0xFF) == SQLITE_CORRUPT || (result_code & 0xFF) == SQLITE_NOTADB;
+}
+
+int result_of_blob_open_on_stepped_row(int rc) noexcept {
+  return rc == SQLITE_ERROR ? SQLITE_CORRUPT : rc;
+}
+
 Errc errc_of_errno(int error) noexcept {
   switch (error) {
     case EACCES:
@@ -64,7 +76,8 @@ std::string describe_where(const Where& where) {
       text += '"';
     }
   }
-  text += " in ";
+  // "put \"ns\"/\"key\" in /path", but "open /path", "check /path".
+  text += where.ns.empty() ? " " : " in ";
   text += where.file.string();
   return text;
 }
@@ -86,13 +99,14 @@ void throw_sqlite(const Where& where, int result_code, std::string_view cause, i
   throw_error(errc_of_sqlite(result_code, system_errno, where.read_only_place), message);
 }
 
-void throw_sqlite(const Where& where, const SQLite::Exception& e, int system_errno) {
+void throw_sqlite(const Where& where, const SqliteFailure& failure) {
   // SQLiteCpp's own misuse errors carry -1; they are bugs, reported as io.
-  const int code = e.getExtendedErrorCode() > 0 ? e.getExtendedErrorCode() : e.getErrorCode();
+  const int code = failure.result_code;
   // The OS error matters only for I/O failures; for any other code it is
   // whatever some unrelated call left behind.
-  const bool os_failure = (code & 0xFF) == SQLITE_IOERR || (code & 0xFF) == SQLITE_CANTOPEN;
-  throw_sqlite(where, code, e.what(), os_failure ? system_errno : 0);
+  const bool os_failure =
+      code > 0 && ((code & 0xFF) == SQLITE_IOERR || (code & 0xFF) == SQLITE_CANTOPEN);
+  throw_sqlite(where, code, failure.cause, os_failure ? failure.system_errno : 0);
 }
 
 }  // namespace blobcache::detail

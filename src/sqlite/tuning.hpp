@@ -1,10 +1,14 @@
 // Internal: the SQLite knobs, chosen by measurement (docs/design.md has the
-// figures). Measurement programs may override them through tuning() before
-// opening a store; the library itself only reads them.
+// figures). Every store has its own copy, fixed when it opens: SqliteStore's
+// public constructor takes the defaults below, and tests and the benchmark
+// open stores with other values through the internal path (test_seams.hpp),
+// side by side in one process.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace blobcache::detail {
 
@@ -32,12 +36,12 @@ struct Tuning {
   std::int64_t cache_kib = 4 * 1024;
   // The unit a value is stored, checksummed and streamed in.
   std::size_t chunk_size = 256 * 1024;
-  // WAL pages after which a commit asks the store's checkpointer thread for
-  // a PASSIVE checkpoint (see Checkpointer), or without background_checkpoints
+  // WAL pages after which a commit asks the store's thread for a PASSIVE
+  // checkpoint (see Maintenance), or without background_checkpoints
   // runs one itself (SQLite's wal_autocheckpoint). 4000 pages = 64 MiB at
   // 16 KiB pages; journal_size_limit trims the -wal after.
   int checkpoint_pages = 4000;
-  // The Checkpointer's thread (see checkpoint_pages). Off: no Checkpointer,
+  // Checkpoints on the store's thread (see checkpoint_pages). Off:
   // SQLite's automatic checkpoint. On: put 1 KiB 1.3-1.7x, put 1 MiB 1.3x,
   // mixed loads within noise (docs/performance.md).
   bool background_checkpoints = true;
@@ -47,10 +51,27 @@ struct Tuning {
   int checkpoint_inline_pages = 4 * 4000;
   // The -wal file is truncated to this size after a checkpoint.
   std::int64_t journal_size_limit = 64 * 1024 * 1024;
+  // Gets and opens count their hits and misses (Stats). Off only to measure
+  // what counting costs (bench/limits_bench.cpp).
+  bool count_reads = true;
+  // How long what reads counted (hits and misses, least_recently_used's
+  // accesses) may wait in memory before the store's thread writes it, when
+  // no write of the store carries it sooner.
+  std::chrono::milliseconds flush_interval{1000};
+  // Accesses of this many entries waiting ask for a write at once (bounds
+  // the memory they hold: ~100 bytes plus the names each).
+  std::size_t flush_accesses = 16384;
+  // With limits: a write that leaves the store above trim_high (per mille
+  // of a limit) asks the store's thread to evict down to trim_low, in
+  // transactions of at most trim_batch entries, so that puts rarely pay for
+  // evicting themselves (a put still evicts what it needs when the thread
+  // is behind).
+  int trim_high = 950;
+  int trim_low = 900;
+  std::size_t trim_batch = 256;
+  // The SQLite VFS every connection of the store opens with (empty: the
+  // default). A seam for tests that inject faults (tests/support).
+  std::string vfs;
 };
-
-// The process-wide knobs read by every SqliteStore when it opens. Not
-// synchronized: change them only before any store is opened.
-Tuning& tuning() noexcept;
 
 }  // namespace blobcache::detail

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <fstream>
 #include <openssl/evp.h>
 #include <sstream>
 #include <streambuf>
@@ -301,6 +302,42 @@ void run_store_contract(const StoreContract& contract) {
     CHECK(errc_of([&] { store->put_stream("ns", "k", in); }) == Errc::io);
     CHECK(store->get("ns", "k")->text() == "kept");
     CHECK(store->list("ns").size() == 1);
+  }
+
+  SECTION("regression: a stream that has already failed gives io, and the value stays") {
+    // The guide's streaming example on a missing file stored an empty value.
+    store->put("ns", "video.mkv", std::string_view("previous"));
+    std::ifstream missing("/nonexistent/blobcache-contract/missing.mkv", std::ios::binary);
+    REQUIRE(missing.fail());
+    CHECK(errc_of([&] { store->put_stream("ns", "video.mkv", missing); }) == Errc::io);
+    std::istringstream failed("data");
+    failed.setstate(std::ios::failbit);
+    CHECK(errc_of([&] { store->put_stream("ns", "video.mkv", failed); }) == Errc::io);
+    std::istringstream bad("data");
+    bad.setstate(std::ios::badbit);
+    CHECK(errc_of([&] { store->put_stream("ns", "video.mkv", bad); }) == Errc::io);
+    CHECK(store->get("ns", "video.mkv")->text() == "previous");
+    CHECK(store->list("ns").size() == 1);
+    // A stream already at its end is an empty value, not a failure.
+    std::istringstream consumed("");
+    consumed.get();
+    REQUIRE(consumed.eof());
+    CHECK(store->put_stream("ns", "empty", consumed).size == 0);
+  }
+
+  SECTION("failbit with eof is a stream's end; failbit alone is a failure") {
+    store->put("ns", "k", std::string_view("kept"));
+    std::istringstream text("12345");
+    int number = 0;
+    text >> number >> number;  // the second extraction meets the end: eof and fail
+    REQUIRE(text.eof());
+    CHECK(store->put_stream("ns", "after-parse", text).size == 0);
+    std::istringstream letters("abc");
+    letters >> number;  // fails before the end: failbit only
+    REQUIRE(letters.fail());
+    REQUIRE_FALSE(letters.eof());
+    CHECK(errc_of([&] { store->put_stream("ns", "k", letters); }) == Errc::io);
+    CHECK(store->get("ns", "k")->text() == "kept");
   }
 
   SECTION("bad namespaces and keys are rejected and nothing is written") {

@@ -8,7 +8,7 @@
 
 #include "blobcache/error.hpp"
 
-#include "metadata_codec.hpp"
+#include "sqlite/metadata_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const blobcache::BytesView input(reinterpret_cast<const std::byte*>(data), size);

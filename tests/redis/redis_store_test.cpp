@@ -3,11 +3,13 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <streambuf>
 #include <thread>
 
+#include "blobcache/cache.hpp"
 #include "blobcache/testing/contract.hpp"
 
 #include "catch_compat.hpp"
@@ -16,6 +18,7 @@
 #include "redis/values.hpp"
 #include "robustness/sha256_hex.hpp"
 #include "sqlite/child_process.hpp"
+#include "temp_dir.hpp"
 
 namespace blobcache {
 namespace {
@@ -739,6 +742,52 @@ TEST_CASE("RedisStore: fill leases across two processes") {
 TEST_CASE("redis child takes lease", "[.]") {
   RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "lease"});
   if (!store.try_acquire_lease("ns", "k", "child", 300ms)) std::exit(1);  // NOLINT
+}
+
+TEST_CASE("RedisStore: 32 callers in 4 processes missing one key run get_or_fill's fill once") {
+  RedisServer server;
+  const test::TempDir dir;
+  const std::map<std::string, std::string> env = {{"REDIS_PORT", std::to_string(server.port())},
+                                                  {"FILL_RUNS", (dir / "runs").string()}};
+  std::vector<std::thread> processes;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 4; ++i) {
+    processes.emplace_back([&] {
+      if (run_child_test("redis child fills", env).exit_code != 0) ++failed;
+    });
+  }
+  for (auto& process : processes) process.join();
+  CHECK(failed == 0);
+  std::ifstream runs(dir / "runs");
+  int lines = 0;
+  for (std::string line; std::getline(runs, line);) ++lines;
+  CHECK(lines == 1);
+  RedisStore store(server.options("fill"));
+  CHECK(store.get("ns", "key")->data == Bytes(1000, std::byte{7}));
+  CHECK(store.try_acquire_lease("ns", "key", "someone", 1s));  // no lease left behind
+}
+
+TEST_CASE("redis child fills", "[.]") {
+  auto store = std::make_shared<RedisStore>(
+      RedisOptions{.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "fill"});
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      try {
+        Cache cache(store, "ns", 0ns);
+        cache.get_or_fill("key", [&] {
+          std::ofstream(child_env("FILL_RUNS"), std::ios::app) << ::getpid() << '\n';
+          std::this_thread::sleep_for(200ms);
+          return Fill{.data = Bytes(1000, std::byte{7}), .opts = {}};
+        });
+      } catch (...) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  REQUIRE(failures == 0);
 }
 
 TEST_CASE("RedisStore: erase_namespace and erase_expired work in batches") {

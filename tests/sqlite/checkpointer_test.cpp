@@ -1,7 +1,5 @@
 // The background WAL checkpointer: who checkpoints when, how big the -wal
 // gets, and that the thread never outlives its store (also after fork).
-#include "sqlite/checkpointer.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,43 +15,50 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
-#include "sqlite/tuning.hpp"
+#include "sqlite/maintenance.hpp"
+#include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
-#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using detail::checkpoint_counts;
+using detail::CheckpointCounts;
 
 constexpr int kNever = 1 << 30;
 constexpr std::uintmax_t kPage = 16384;
 
-// Sets the checkpoint thresholds of the stores opened while it lives. The
-// -wal is truncated at every restart (journal_size_limit 0), so its size is
-// what the WAL holds, not its high-water mark.
-class Thresholds {
- public:
-  Thresholds(int background, int inline_bound) {
-    detail::tuning().checkpoint_pages = background;
-    detail::tuning().checkpoint_inline_pages = inline_bound;
-    detail::tuning().journal_size_limit = 0;
-    detail::tuning().background_checkpoints = true;
-  }
-
- private:
-  test::TuningScope restore_;  // built before the body above runs: saves the knobs unchanged
-};
-
-// The thresholds, and a fresh folder with the database's path in it.
+// The checkpoint thresholds of the stores a test opens, and a fresh folder
+// with the database's path in it. The -wal is truncated at every restart
+// (journal_size_limit 0), so its size is what the WAL holds, not its
+// high-water mark.
 struct Setup {
-  Setup(int background, int inline_bound) : thresholds(background, inline_bound) {}
-  const Thresholds thresholds;
+  Setup(int background, int inline_bound) {
+    tuning.checkpoint_pages = background;
+    tuning.checkpoint_inline_pages = inline_bound;
+    tuning.journal_size_limit = 0;
+    tuning.background_checkpoints = true;
+  }
+  std::unique_ptr<SqliteStore> open() const {
+    return detail::SqliteStoreAccess::open({.path = db}, tuning);
+  }
+  detail::Tuning tuning;
   const test::TempDir dir;
   const fs::path db = dir / "cache.db";
 };
+
+CheckpointCounts counts(const SqliteStore& store) {
+  return detail::SqliteStoreAccess::checkpoint_counts(store);
+}
+
+// Sums the counts of stores opened one after another.
+CheckpointCounts& operator+=(CheckpointCounts& sum, const CheckpointCounts& more) {
+  sum.background += more.background;
+  sum.inline_ += more.inline_;
+  sum.failed += more.failed;
+  return sum;
+}
 
 std::uintmax_t wal_bytes(const fs::path& db) {
   std::error_code missing;
@@ -67,14 +72,26 @@ const std::string& value() {
   return bytes;
 }
 
-// Puts `count` values, `pause` apart; returns the largest -wal seen after a put.
+template <typename Predicate>
+bool eventually(Predicate done);
+
+// How put_many paces its puts.
+enum class Pace {
+  none,       // as fast as it can
+  by_thread,  // after a put that leaves the WAL past `pages`, wait for the thread's next pass
+};
+
+// Puts `count` values; returns the largest -wal seen after a put.
 std::uintmax_t put_many(SqliteStore& store, const fs::path& db, int count,
-                        const std::string& prefix = "k", std::chrono::microseconds pause = {}) {
+                        const std::string& prefix = "k", Pace pace = Pace::none, int pages = 0) {
   std::uintmax_t largest = 0;
   for (int i = 0; i < count; ++i) {
+    const auto before = counts(store).background;
     store.put("ns", prefix + std::to_string(i), std::string_view(value()));
     largest = std::max(largest, wal_bytes(db));
-    if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    if (pace == Pace::by_thread && wal_bytes(db) >= static_cast<std::uintmax_t>(pages) * kPage) {
+      eventually([&] { return counts(store).background > before; });
+    }
   }
   return largest;
 }
@@ -102,21 +119,21 @@ TEST_CASE("past checkpoint_pages the store's thread checkpoints and the WAL star
   SECTION("a writer the thread keeps up with: the WAL stays near checkpoint_pages") {
     const Setup setup(64, kNever);
     const fs::path& db = setup.db;
-    SqliteStore store({.path = db});
-    const auto before = checkpoint_counts();
-    const std::uintmax_t largest = put_many(store, db, 300, "k", 2ms);
-    CHECK(checkpoint_counts().background > before.background);
-    CHECK(checkpoint_counts().failed == before.failed);
+    const auto store = setup.open();
+    // The writer waits for a pass whenever it left the WAL past the
+    // threshold: paced by the thread's progress, not by the clock.
+    const std::uintmax_t largest = put_many(*store, db, 300, "k", Pace::by_thread, 64);
+    CHECK(counts(*store).background > 0);
+    CHECK(counts(*store).failed == 0);
     INFO("largest -wal: " << largest);
     CHECK(largest < 600 * kPage);
   }
   SECTION("a writer faster than the thread: the WAL stays under checkpoint_inline_pages") {
     const Setup setup(64, 256);
     const fs::path& db = setup.db;
-    SqliteStore store({.path = db});
-    const auto before = checkpoint_counts();
-    const std::uintmax_t largest = put_many(store, db, 300);
-    CHECK(checkpoint_counts().background > before.background);
+    const auto store = setup.open();
+    const std::uintmax_t largest = put_many(*store, db, 300);
+    CHECK(counts(*store).background > 0);
     INFO("largest -wal: " << largest);
     // Past the bound a committer's checkpoint finds the lock taken until the
     // thread's pass ends: the bound plus what commits during one pass.
@@ -128,11 +145,10 @@ TEST_CASE("past checkpoint_inline_pages the committing connection checkpoints it
           "[sqlite][checkpoint]") {
   const Setup setup(kNever, 64);
   const fs::path& db = setup.db;
-  SqliteStore store({.path = db});
-  const auto before = checkpoint_counts();
-  const std::uintmax_t largest = put_many(store, db, 200);
-  CHECK(checkpoint_counts().inline_ > before.inline_);
-  CHECK(checkpoint_counts().background == before.background);
+  const auto store = setup.open();
+  const std::uintmax_t largest = put_many(*store, db, 200);
+  CHECK(counts(*store).inline_ > 0);
+  CHECK(counts(*store).background == 0);
   INFO("largest -wal: " << largest);
   // The bound plus one put's frames (the put that crosses it).
   CHECK(largest < (64 + 16) * kPage);
@@ -142,7 +158,8 @@ TEST_CASE("a reader's snapshot holds the WAL back only while the reader lives",
           "[sqlite][checkpoint]") {
   const Setup setup(16, 64);
   const fs::path& db = setup.db;
-  SqliteStore store({.path = db});
+  const auto opened = setup.open();
+  SqliteStore& store = *opened;
   store.put("ns", "pinned", std::string_view("old"));
   {
     auto reader = store.open("ns", "pinned");
@@ -158,22 +175,23 @@ TEST_CASE("a reader's snapshot holds the WAL back only while the reader lives",
   CHECK(store.get("ns", "pinned")->text() == "old");
 }
 
-TEST_CASE("a store's destructor joins its thread promptly and leaves only the database file",
+TEST_CASE("a store's destructor joins its thread and leaves only the database file",
           "[sqlite][checkpoint]") {
   const Setup setup(8, kNever);
   const fs::path& db = setup.db;
-  const auto before = checkpoint_counts();
+  CheckpointCounts total;
   for (int round = 0; round < 10; ++round) {
-    auto store = std::make_unique<SqliteStore>(SqliteOptions{.path = db});
+    auto store = setup.open();
     put_many(*store, db, 20,
              "r" + std::to_string(round) + "-");  // the thread is likely mid-checkpoint
-    const auto started = std::chrono::steady_clock::now();
-    store.reset();
-    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    // The last round lets a pass finish first, so the thread is known to run.
+    if (round == 9) CHECK(eventually([&] { return counts(*store).background > 0; }));
+    total += counts(*store);
+    store.reset();  // a join that never returns fails the test by its timeout
     CHECK(names_in(setup.dir.path()) == std::set<std::string>{"cache.db"});
   }
-  CHECK(checkpoint_counts().background > before.background);
-  CHECK(checkpoint_counts().failed == before.failed);
+  CHECK(total.background > 0);
+  CHECK(total.failed == 0);
   SqliteStore reopened({.path = db});
   CHECK(reopened.list("ns").size() == 200);
 }
@@ -182,10 +200,10 @@ TEST_CASE("a forked child checkpoints inline from checkpoint_pages on, without t
           "[sqlite][checkpoint][fork]") {
   const Setup setup(64, 256);
   const fs::path& db = setup.db;
-  SqliteStore store({.path = db});
-  const auto parent_before = checkpoint_counts();
+  const auto opened = setup.open();
+  SqliteStore& store = *opened;
   put_many(store, db, 100, "parent");  // starts the thread, which may be busy at fork
-  REQUIRE(eventually([&] { return checkpoint_counts().background > parent_before.background; }));
+  REQUIRE(eventually([&] { return counts(store).background > 0; }));
   put_many(store, db, 20, "parent-more");
 
   const pid_t pid = ::fork();
@@ -194,9 +212,9 @@ TEST_CASE("a forked child checkpoints inline from checkpoint_pages on, without t
     ::alarm(60);  // a deadlock becomes a SIGALRM
     int code = 0;
     try {
-      const auto before = checkpoint_counts();
+      const auto before = counts(store);
       const std::uintmax_t largest = put_many(store, db, 400, "child");
-      if (checkpoint_counts().inline_ == before.inline_) code = 2;
+      if (counts(store).inline_ == before.inline_) code = 2;
       // Unchecked, 400 puts would leave ~3,200 pages in the WAL. The parent's
       // thread still checkpoints the same WAL, so the child's checkpoints can
       // find the lock taken: the bound is loose, as in a writer faster than the thread.
@@ -218,9 +236,10 @@ TEST_CASE("threads committing past both thresholds beside readers, then the stor
           "[sqlite][checkpoint]") {
   const Setup setup(8, 32);
   const fs::path& db = setup.db;
-  const auto before = checkpoint_counts();
+  CheckpointCounts total;
   for (int round = 0; round < 3; ++round) {
-    SqliteStore store({.path = db});
+    const auto opened = setup.open();
+    SqliteStore& store = *opened;
     std::atomic<bool> writing{true};
     std::vector<std::thread> threads;
     for (int t = 0; t < 2; ++t) {
@@ -238,8 +257,9 @@ TEST_CASE("threads committing past both thresholds beside readers, then the stor
     writing = false;
     threads[2].join();
     store.verify();
+    total += counts(store);
   }
-  CHECK(checkpoint_counts().failed == before.failed);
+  CHECK(total.failed == 0);
   CHECK(names_in(setup.dir.path()) == std::set<std::string>{"cache.db"});
 }
 

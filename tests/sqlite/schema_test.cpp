@@ -5,6 +5,8 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "blobcache/error.hpp"
@@ -12,15 +14,15 @@
 
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
+#include "robustness/sha256_hex.hpp"
 #include "sqlite/rows.hpp"
+#include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
-#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
 
 using test::errc_of;
-using test::TuningScope;
 
 Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::minstd_rand generator(seed + 1);
@@ -96,12 +98,12 @@ TEST_CASE("a chunk's rowid is its entry's id and its seq; limits give clear erro
 TEST_CASE("an entry's chunks sit at computed rowids and need no index", "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "layout.db";
-  const TuningScope restore;
-  detail::tuning().chunk_size = 1000;
+  detail::Tuning tuning;
+  tuning.chunk_size = 1000;
   {
-    SqliteStore store({.path = file});
-    store.put("ns", "a", pattern(2500, 1));
-    store.put("ns", "b", pattern(10, 2));
+    const auto store = detail::SqliteStoreAccess::open({.path = file}, tuning);
+    store->put("ns", "a", pattern(2500, 1));
+    store->put("ns", "b", pattern(10, 2));
   }
   const std::int64_t a = integer_of(file, "SELECT id FROM entries WHERE key = 'a'");
   const std::int64_t b = integer_of(file, "SELECT id FROM entries WHERE key = 'b'");
@@ -121,16 +123,16 @@ TEST_CASE("a put of more chunks than a value may hold is too_large and stores no
           "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "big.db";
-  const TuningScope restore;
-  detail::tuning().chunk_size = 1;
-  SqliteStore store({.path = file});
-  store.put("ns", "k", std::string_view("old"));
+  detail::Tuning tuning;
+  tuning.chunk_size = 1;
+  const auto store = detail::SqliteStoreAccess::open({.path = file}, tuning);
+  store->put("ns", "k", std::string_view("old"));
   const Bytes value(static_cast<std::size_t>(detail::kMaxChunksPerValue) + 1, std::byte{7});
-  CHECK(errc_of([&] { store.put("ns", "k", value); }) == Errc::too_large);
-  CHECK(store.get("ns", "k")->text() == "old");
+  CHECK(errc_of([&] { store->put("ns", "k", value); }) == Errc::too_large);
+  CHECK(store->get("ns", "k")->text() == "old");
 }
 
-TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[sqlite][schema]") {
+TEST_CASE("a hand-written version 1 file is migrated at open, values intact", "[sqlite][schema]") {
   const test::TempDir dir;
   const auto file = dir / "v1.db";
   const Bytes big = pattern(2500, 3);
@@ -149,7 +151,7 @@ TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[
   }
   SECTION("a writable open migrates") {
     SqliteStore store({.path = file});
-    CHECK(integer_of(file, "PRAGMA user_version") == 2);
+    CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
     CHECK(
         integer_of(
             file,
@@ -163,6 +165,133 @@ TEST_CASE("a version 1 file is migrated to version 2 at open, values intact", "[
     CHECK(integer_of(file, "SELECT count(*) FROM chunks") == 1);
     CHECK(store.get("ns", "small")->data == small);
   }
+}
+
+// The seven entries tests/sqlite/data/make_fixture.cpp writes, as every
+// version of the library must read them.
+struct FixtureEntry {
+  const char* ns;
+  const char* key;
+  Bytes value;
+  std::string content_type;
+  std::optional<TimePoint> expires_at;
+  std::map<std::string, std::string> metadata;
+};
+
+Bytes fixture_pattern(std::size_t size, std::uint32_t seed) {
+  Bytes bytes(size);
+  std::uint32_t state = seed * 2654435761U + 1U;
+  for (auto& b : bytes) {
+    state = state * 1664525U + 1013904223U;
+    b = static_cast<std::byte>(state >> 24);
+  }
+  return bytes;
+}
+
+std::vector<FixtureEntry> fixture_entries() {
+  using namespace std::chrono_literals;
+  const auto text = [](std::string_view t) {
+    return Bytes(as_bytes(t).begin(), as_bytes(t).end());
+  };
+  return {
+      {"docs",
+       "readme",
+       text("hello, old version"),
+       "text/plain",
+       std::nullopt,
+       {{"lang", "en"}, {"", "empty name"}}},
+      {"docs",
+       "expired",
+       fixture_pattern(1000, 1),
+       "",
+       TimePoint{} + 1'600'000'000'000'000'000ns,
+       {}},
+      {"docs",
+       "later",
+       fixture_pattern(5000, 2),
+       "",
+       TimePoint{} + 4'000'000'000'000'000'000ns,
+       {}},
+      {"docs", "empty", {}, "", std::nullopt, {}},
+      {"media/video",
+       "two-chunks",
+       fixture_pattern(256 * 1024 + 4096, 3),
+       "video/mp4",
+       std::nullopt,
+       {}},
+      {"media/video", "streamed", Bytes(70'000, std::byte{'z'}), "", std::nullopt, {}},
+      {"other", "a/b/c", fixture_pattern(100, 4), "", std::nullopt, {}},
+  };
+}
+
+// A copy of a kept old-version file in a fresh folder (the original stays
+// as it was written).
+std::filesystem::path copy_of_fixture(const test::TempDir& dir, const std::string& name) {
+  const std::filesystem::path source = std::filesystem::path(BLOBCACHE_TEST_DATA) / (name + ".db");
+  const std::filesystem::path target = dir / (name + ".db");
+  std::filesystem::copy_file(source, target);
+  std::filesystem::permissions(
+      target, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return target;
+}
+
+TEST_CASE(
+    "files written by the version 1 and 2 libraries migrate at open, every entry intact, "
+    "their accounting equal to a recount",
+    "[sqlite][schema][migration]") {
+  using namespace std::chrono_literals;
+  const std::string version = GENERATE(std::string("schema-v1"), std::string("schema-v2"));
+  INFO(version);
+  const test::TempDir dir;
+  const auto file = copy_of_fixture(dir, version);
+  CHECK(integer_of(file, "PRAGMA user_version") == (version == "schema-v1" ? 1 : 2));
+  SqliteStore store({.path = file});
+  CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
+  const TimePoint written = TimePoint{} + 1'700'000'000'123'456'789ns;  // the fixture's clock
+  for (const FixtureEntry& expected : fixture_entries()) {
+    INFO(expected.ns << "/" << expected.key);
+    const auto blob = store.get(expected.ns, expected.key);
+    REQUIRE(blob.has_value());
+    CHECK(blob->data == expected.value);
+    CHECK(blob->meta.size == static_cast<std::int64_t>(expected.value.size()));
+    CHECK(blob->meta.etag == test::sha256_hex(expected.value));
+    CHECK(blob->meta.content_type == expected.content_type);
+    CHECK(blob->meta.expires_at == expected.expires_at);
+    CHECK(blob->meta.metadata == expected.metadata);
+    CHECK(blob->meta.updated_at == written);
+  }
+  // The accounting a version 3 store keeps, counted at migration.
+  const Stats stats = store.stats();
+  CHECK(stats.entries == 7);
+  std::int64_t bytes = 0;
+  for (const FixtureEntry& entry : fixture_entries())
+    bytes += static_cast<std::int64_t>(entry.value.size());
+  CHECK(stats.bytes == bytes);
+  REQUIRE(stats.namespaces.size() == 3);
+  CHECK(stats.namespaces[0].ns == "docs");
+  CHECK(stats.namespaces[0].entries == 4);
+  CHECK(stats.namespaces[1].ns == "media/video");
+  CHECK(stats.namespaces[1].entries == 2);
+  CHECK_NOTHROW(store.check());  // includes the accounting against a recount
+  CHECK(store.verify().ok());
+  // Expiry still works on migrated entries, and counts.
+  CHECK(store.erase_expired("docs", TimePoint{} + 1'700'000'000'000'000'000ns, 0ns) == 1);
+  CHECK(store.stats().expirations == 1);
+  CHECK_NOTHROW(store.check());
+}
+
+TEST_CASE("a version 3 file has its usage, limits and leases tables and the partial eviction index",
+          "[sqlite][schema]") {
+  const test::TempDir dir;
+  const auto file = dir / "v3.db";
+  { SqliteStore store({.path = file}); }
+  for (const char* name : {"usage", "limits", "leases", "entries_by_use", "leases_by_expiry"}) {
+    INFO(name);
+    CHECK(integer_of(file, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + name +
+                               "'") == 1);
+  }
+  CHECK(integer_of(file, "SELECT count(*) FROM usage WHERE ns = ''") == 1);
+  CHECK(integer_of(file, "SELECT max_bytes + max_entries + eviction FROM limits") == 0);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Gets of big values go through a mapped connection (Tuning::
 // mapped_get_min_bytes): same bytes, same corruption checks, one snapshot,
-// and never for a streaming reader. Its own program: it changes tuning().
+// and never for a streaming reader.
 #include <SQLiteCpp/Database.h>
 #include <algorithm>
 #include <atomic>
@@ -15,10 +15,8 @@
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sha256.hpp"
-#include "sqlite/chunk_blob.hpp"
-#include "sqlite/tuning.hpp"
+#include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
-#include "tuning_scope.hpp"
 
 namespace blobcache {
 namespace {
@@ -35,7 +33,21 @@ Bytes pattern(std::size_t size, std::uint32_t seed) {
   return bytes;
 }
 
-std::uint64_t mapped_gets() { return detail::mapped_gets().load(); }
+std::uint64_t mapped_gets(SqliteStore& store) {
+  return detail::SqliteStoreAccess::probes(store).mapped_gets.load();
+}
+
+std::function<void()>& after_size_probe(SqliteStore& store) {
+  return detail::SqliteStoreAccess::probes(store).after_size_probe;
+}
+
+// A store whose gets of values of `min_bytes` or more are mapped.
+std::unique_ptr<SqliteStore> open_mapping(const std::filesystem::path& file,
+                                          std::int64_t min_bytes) {
+  detail::Tuning tuning;
+  tuning.mapped_get_min_bytes = min_bytes;
+  return detail::SqliteStoreAccess::open({.path = file}, tuning);
+}
 
 // Whether this process has `file` mapped (SQLite maps it on a connection
 // with mmap_size > 0 at the first page it fetches).
@@ -51,18 +63,9 @@ bool file_is_mapped(const std::filesystem::path& file) {
   return false;
 }
 
-// Restores the process-wide knobs and the probe hook when a test case ends.
-struct TuningScope : test::TuningScope {
-  TuningScope() = default;
-  ~TuningScope() { detail::after_size_probe() = nullptr; }
-  TuningScope(const TuningScope&) = delete;
-  TuningScope& operator=(const TuningScope&) = delete;
-};
-
 TEST_CASE("values at and above the threshold come back byte-identical through the mapped path",
           "[sqlite][mapped]") {
-  const TuningScope scope;
-  const auto threshold = static_cast<std::size_t>(detail::tuning().mapped_get_min_bytes);
+  const auto threshold = static_cast<std::size_t>(detail::Tuning{}.mapped_get_min_bytes);
   REQUIRE(threshold <= kChunk);
   const test::TempDir dir;
   const auto file = dir / "mapped.db";
@@ -82,43 +85,41 @@ TEST_CASE("values at and above the threshold come back byte-identical through th
   for (const char* before : {"small", "k"}) {
     INFO("after a get of " << before);
     REQUIRE(store.get("ns", before).has_value());
-    const std::uint64_t mapped_before = mapped_gets();
+    const std::uint64_t mapped_before = mapped_gets(store);
     const auto blob = store.get("ns", "k");
     REQUIRE(blob.has_value());
     CHECK(blob->data == value);
     CHECK(blob->meta.etag == meta.etag);
     CHECK(blob->meta.size == static_cast<std::int64_t>(size));
-    CHECK(mapped_gets() - mapped_before == (big ? 1U : 0U));
+    CHECK(mapped_gets(store) - mapped_before == (big ? 1U : 0U));
   }
   CHECK(file_is_mapped(file) == big);
   // A small get right after a big one may be served mapped (once), but the
   // get after it is back on the probe path.
   CHECK(store.get("ns", "small")->text() == "tiny");
-  const std::uint64_t mapped_before = mapped_gets();
+  const std::uint64_t mapped_before = mapped_gets(store);
   CHECK(store.get("ns", "small")->text() == "tiny");
-  CHECK(mapped_gets() == mapped_before);
+  CHECK(mapped_gets(store) == mapped_before);
   CHECK_FALSE(store.get("ns", "missing").has_value());
 }
 
 TEST_CASE("an empty value and a missing key through the mapped path", "[sqlite][mapped]") {
-  const TuningScope scope;
-  detail::tuning().mapped_get_min_bytes = 0;  // every get is mapped
   const test::TempDir dir;
-  SqliteStore store({.path = dir / "empty.db"});
+  const auto opened = open_mapping(dir / "empty.db", 0);  // every get is mapped
+  SqliteStore& store = *opened;
   store.put("ns", "empty", Bytes{});
   store.put("ns", "one", std::string_view("x"));
-  const std::uint64_t mapped_before = mapped_gets();
+  const std::uint64_t mapped_before = mapped_gets(store);
   const auto empty = store.get("ns", "empty");
   REQUIRE(empty.has_value());
   CHECK(empty->data.empty());
   CHECK(empty->meta.size == 0);
   CHECK(store.get("ns", "one")->text() == "x");
   CHECK_FALSE(store.get("ns", "missing").has_value());
-  CHECK(mapped_gets() - mapped_before == 2);
+  CHECK(mapped_gets(store) - mapped_before == 2);
 }
 
 TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][mapped][corrupt]") {
-  const TuningScope scope;
   const test::TempDir dir;
   const auto file = dir / "rot.db";
   SqliteStore store({.path = file});
@@ -132,9 +133,9 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
         " WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
   }
   for (int attempt = 0; attempt < 2; ++attempt) {  // probe path, then mapped first
-    const std::uint64_t mapped_before = mapped_gets();
+    const std::uint64_t mapped_before = mapped_gets(store);
     CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
-    CHECK(mapped_gets() - mapped_before == 1);
+    CHECK(mapped_gets(store) - mapped_before == 1);
   }
   CHECK(store.get("ns", "ok")->data == pattern(kChunk, 5));
 
@@ -166,7 +167,6 @@ TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][ma
 
 TEST_CASE("an entry replaced between the size probe and the mapped read comes back whole",
           "[sqlite][mapped][snapshot]") {
-  const TuningScope scope;
   const test::TempDir dir;
   const auto file = dir / "race.db";
   SqliteStore store({.path = file});
@@ -181,27 +181,26 @@ TEST_CASE("an entry replaced between the size probe and the mapped read comes ba
   };
   SECTION("by a bigger value") {
     const Bytes second = pattern(3 * kChunk + 11, 2);
-    detail::after_size_probe() = [&] { other.put("ns", "k", second); };
+    after_size_probe(store) = [&] { other.put("ns", "k", second); };
     const auto blob = get_after_small();
     REQUIRE(blob.has_value());
     CHECK(blob->data == second);
     CHECK(blob->meta.etag == detail::Sha256::hex_of(second));
   }
   SECTION("by a small value") {
-    detail::after_size_probe() = [&] { other.put("ns", "k", std::string_view("now small")); };
+    after_size_probe(store) = [&] { other.put("ns", "k", std::string_view("now small")); };
     const auto blob = get_after_small();
     REQUIRE(blob.has_value());
     CHECK(blob->text() == "now small");
   }
   SECTION("by nothing: erased") {
-    detail::after_size_probe() = [&] { other.erase("ns", "k"); };
+    after_size_probe(store) = [&] { other.erase("ns", "k"); };
     CHECK_FALSE(get_after_small().has_value());
   }
 }
 
 TEST_CASE("gets beside a writer replacing a big value never return a mix",
           "[sqlite][mapped][threads]") {
-  const TuningScope scope;
   const test::TempDir dir;
   const auto file = dir / "mix.db";
   const Bytes a = pattern(2 * kChunk + 1000, 7);
@@ -215,7 +214,7 @@ TEST_CASE("gets beside a writer replacing a big value never return a mix",
   });
   int seen_a = 0;
   int seen_b = 0;
-  const std::uint64_t mapped_before = mapped_gets();
+  const std::uint64_t mapped_before = mapped_gets(store);
   for (int i = 0; i < 300; ++i) {
     const auto blob = store.get("ns", "k");
     REQUIRE(blob.has_value());
@@ -230,12 +229,11 @@ TEST_CASE("gets beside a writer replacing a big value never return a mix",
   stop = true;
   writer.join();
   CHECK(seen_a + seen_b == 300);
-  CHECK(mapped_gets() - mapped_before == 300);
+  CHECK(mapped_gets(store) - mapped_before == 300);
 }
 
 TEST_CASE("open() streams without mapping the file; a read-only store maps its gets",
           "[sqlite][mapped][memory]") {
-  const TuningScope scope;
   const test::TempDir dir;
   const auto file = dir / "stream.db";
   const Bytes value = pattern(4 * kChunk + 3, 9);
@@ -254,24 +252,23 @@ TEST_CASE("open() streams without mapping the file; a read-only store maps its g
     CHECK_FALSE(file_is_mapped(file));
   }
   SqliteStore store({.path = file, .read_only = true});
-  const std::uint64_t mapped_before = mapped_gets();
+  const std::uint64_t mapped_before = mapped_gets(store);
   CHECK(store.get("ns", "k")->data == value);
-  CHECK(mapped_gets() - mapped_before == 1);
+  CHECK(mapped_gets(store) - mapped_before == 1);
   CHECK(file_is_mapped(file));
 }
 
 TEST_CASE("mapped gets can be turned off", "[sqlite][mapped]") {
-  const TuningScope scope;
-  detail::tuning().mapped_get_min_bytes = std::numeric_limits<std::int64_t>::max();
   const test::TempDir dir;
   const auto file = dir / "off.db";
-  SqliteStore store({.path = file});
+  const auto opened = open_mapping(file, std::numeric_limits<std::int64_t>::max());
+  SqliteStore& store = *opened;
   const Bytes value = pattern(2 * kChunk, 3);
   store.put("ns", "k", value);
-  const std::uint64_t mapped_before = mapped_gets();
+  const std::uint64_t mapped_before = mapped_gets(store);
   CHECK(store.get("ns", "k")->data == value);
   CHECK(store.get("ns", "k")->data == value);
-  CHECK(mapped_gets() == mapped_before);
+  CHECK(mapped_gets(store) == mapped_before);
   CHECK_FALSE(file_is_mapped(file));
 }
 

@@ -2,11 +2,13 @@
 // error (exit code 2) or help (exit code 0).
 #include "cli.hpp"
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "parse.hpp"
 
 namespace blobcache::tool {
 namespace {
@@ -87,14 +89,126 @@ TEST_CASE("usage errors give exit code 2 and a message on stderr", "[tool][cli]"
       std::vector<std::string>{"put", "ns", "k", "--expires-at", "tomorrow"},
       std::vector<std::string>{"put", "ns", "k", "--meta", "novalue"},
       std::vector<std::string>{"get", "bad//ns", "k"}, std::vector<std::string>{"rm", "ns", "../k"},
-      std::vector<std::string>{"--json", "get", "ns", "k"},
-      std::vector<std::string>{"check", "--shallow"});
+      std::vector<std::string>{"check", "--shallow"},
+      std::vector<std::string>{"put", "ns", "k", "--if-match", "not-an-etag"},
+      std::vector<std::string>{"put", "ns", "k", "--if-match", std::string(64, 'A')},
+      std::vector<std::string>{"put", "ns", "k", "--if-absent", "--if-match",
+                               std::string(64, 'a')});
   CAPTURE(args);
   const Parsed parsed = parse(args);
   CHECK_FALSE(parsed.result.invocation);
   CHECK(parsed.result.exit_code == kExitUsage);
   CHECK(parsed.err.rfind("blobcache: ", 0) == 0);
   CHECK(parsed.out.empty());
+}
+
+TEST_CASE("put --if-match and --if-absent set PutOptions::if_match", "[tool][cli]") {
+  const std::string etag(64, 'e');
+  const Parsed match = parse({"put", "ns", "k", "--if-match", etag});
+  REQUIRE(match.result.invocation);
+  CHECK(std::get<PutCommand>(match.result.invocation->command).options.if_match == etag);
+  const Parsed absent = parse({"put", "ns", "k", "file", "--if-absent"});
+  REQUIRE(absent.result.invocation);
+  CHECK(std::get<PutCommand>(absent.result.invocation->command).options.if_match == "");
+  const Parsed plain = parse({"put", "ns", "k"});
+  REQUIRE(plain.result.invocation);
+  CHECK_FALSE(std::get<PutCommand>(plain.result.invocation->command).options.if_match);
+  CHECK(parse({"put", "--help"}).out.find("--if-absent") != std::string::npos);
+  CHECK(parse({"--help"}).out.find("4 put's --if-match") != std::string::npos);
+}
+
+// ---- Regressions of issue 10 (the tool's rough edges, defect 3) ----
+
+TEST_CASE("cli regression: options after the positional arguments, put NS KEY --meta a=1 FILE",
+          "[tool][cli][regression]") {
+  const Parsed parsed = parse({"put", "ns", "k", "--meta", "a=1", "file.bin"});
+  REQUIRE(parsed.result.invocation);
+  const auto& put = std::get<PutCommand>(parsed.result.invocation->command);
+  CHECK(put.input == "file.bin");
+  CHECK(put.options.metadata == std::map<std::string, std::string>{{"a", "1"}});
+}
+
+TEST_CASE("cli regression: a file name containing '=' is the FILE, never metadata",
+          "[tool][cli][regression]") {
+  for (const auto& args :
+       {std::vector<std::string>{"put", "ns", "k", "a=b.bin"},
+        std::vector<std::string>{"put", "ns", "k", "--meta", "x=1", "a=b.bin"},
+        std::vector<std::string>{"put", "ns", "k", "a=b.bin", "--meta", "x=1"}}) {
+    CAPTURE(args);
+    const Parsed parsed = parse(args);
+    REQUIRE(parsed.result.invocation);
+    const auto& put = std::get<PutCommand>(parsed.result.invocation->command);
+    CHECK(put.input == "a=b.bin");
+    CHECK_FALSE(put.options.metadata.contains("a"));
+  }
+}
+
+TEST_CASE("cli regression: a repeated --meta NAME keeps its last value; NAME may be empty",
+          "[tool][cli][regression]") {
+  const Parsed parsed = parse({"put", "ns", "k", "--meta", "a=1", "--meta", "=v", "--meta", "a=2"});
+  REQUIRE(parsed.result.invocation);
+  CHECK(std::get<PutCommand>(parsed.result.invocation->command).options.metadata ==
+        std::map<std::string, std::string>{{"", "v"}, {"a", "2"}});
+  CHECK(parse({"put", "ns", "k", "--help"}).out.find("last VALUE") != std::string::npos);
+}
+
+TEST_CASE("cli regression: an unknown command is named", "[tool][cli][regression]") {
+  for (const auto& args : {std::vector<std::string>{"bogus"},
+                           std::vector<std::string>{"--db", "/x.db", "--json", "bogus", "ns"}}) {
+    CAPTURE(args);
+    const Parsed parsed = parse(args);
+    CHECK(parsed.result.exit_code == kExitUsage);
+    CHECK(parsed.err.find("unknown command \"bogus\"") != std::string::npos);
+    CHECK(parsed.err.find("ls, get, put") != std::string::npos);
+  }
+  CHECK(parse({}).err.find("a command is required") != std::string::npos);
+}
+
+TEST_CASE("cli regression: with --json a usage error prints a JSON error object on stdout",
+          "[tool][cli][regression]") {
+  const std::vector<std::string> args = GENERATE(
+      std::vector<std::string>{"--json", "bogus"}, std::vector<std::string>{"--json", "get", "ns"},
+      std::vector<std::string>{"ls", "bad//ns", "--json"},
+      std::vector<std::string>{"--json", "get", "ns", "k"},
+      std::vector<std::string>{"--json", "put", "ns", "k", "--ttl", "99999d"});
+  CAPTURE(args);
+  const Parsed parsed = parse(args);
+  CHECK(parsed.result.exit_code == kExitUsage);
+  const nlohmann::json document = nlohmann::json::parse(parsed.out);
+  CHECK(document.at("error").at("exit_code") == kExitUsage);
+  const std::string code = document.at("error").at("code");
+  CHECK((code == "usage" || code == "invalid_namespace"));
+  // The same message as on stderr.
+  CHECK(parsed.err.find(document.at("error").at("message").get<std::string>()) !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "cli regression: a --ttl or --expires-at outside TimePoint's range exits 2 with the range",
+    "[tool][cli][regression]") {
+  const std::vector<std::string> args = GENERATE(
+      std::vector<std::string>{"put", "d", "k", "--ttl", "99999d"},
+      std::vector<std::string>{"put", "d", "k", "--ttl", "106751d"},
+      std::vector<std::string>{"put", "d", "k", "--expires-at", "2262-04-12T00:00:00Z"},
+      std::vector<std::string>{"put", "d", "k", "--expires-at", "1677-09-21T00:12:43.145224191Z"});
+  CAPTURE(args);
+  const Parsed parsed = parse(args);
+  CHECK_FALSE(parsed.result.invocation);
+  CHECK(parsed.result.exit_code == kExitUsage);
+  CHECK(parsed.err.find("1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli regression: --expires-at 2262-04-11T23:47:16Z is representable and accepted",
+          "[tool][cli][regression]") {
+  for (const char* time : {"2262-04-11T23:47:16Z", "2262-04-11T23:47:16.854775807Z",
+                           "1677-09-21T00:12:43.145224192Z"}) {
+    CAPTURE(time);
+    const Parsed parsed = parse({"put", "d", "k", "--expires-at", time});
+    REQUIRE(parsed.result.invocation);
+    CHECK(std::get<PutCommand>(parsed.result.invocation->command).options.expires_at ==
+          parse_time(time));
+  }
 }
 
 TEST_CASE("--help works on the tool and on every command", "[tool][cli]") {

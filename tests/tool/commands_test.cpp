@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "blobcache/blobcache.hpp"
@@ -59,6 +60,8 @@ class FaultyStore final : public Store {
   }
   std::vector<Object> do_list(std::string_view ns) override { return inner_.list(ns); }
   std::vector<NamespaceInfo> do_namespaces() override { return inner_.namespaces(); }
+  // MemoryStore's, so that conditional puts are checked (by it, atomically).
+  Info do_describe() const override { return inner_.describe(); }
 
  private:
   // Flips the first byte read, or fails like a chunk whose check failed.
@@ -309,9 +312,164 @@ TEST_CASE("library errors map to exit codes with the Errc name", "[tool][command
   CHECK(put.code == kExitFailure);
   CHECK(put.err.find("read_only") != std::string::npos);
   CHECK(f.run(RmCommand{.ns = "ns", .key = "k"}).code == kExitFailure);
-  CHECK(f.run(PutCommand{.ns = "ns", .key = "k", .input = (f.dir / "none").string()}).code ==
-        kExitNotFound);
   CHECK(f.run(LsCommand{.ns = "bad//ns"}).code == kExitUsage);
+}
+
+// ---- Regressions of issue 10 (defects 3 and 4, the tool's rough edges) ----
+
+TEST_CASE("put regression: a --ttl whose expiry a TimePoint cannot hold is a usage error",
+          "[tool][commands][regression]") {
+  Fixture f;
+  // kT0 + 99999d is past 2262-04-11: it wrapped to 1716 and clean erased it.
+  PutCommand put{.ns = "d", .key = "k"};
+  put.ttl = 99'999 * 24h;
+  const Result refused = f.run(put, false, "hi");
+  CHECK(refused.code == kExitUsage);
+  CHECK(refused.err.find("2262-04-11T23:47:16.854775807Z") != std::string::npos);
+  CHECK(refused.err.find("1677-09-21T00:12:43.145224192Z") != std::string::npos);
+  CHECK_FALSE(f.store.get("d", "k").has_value());
+
+  // The last representable instant itself is fine.
+  put.ttl = TimePoint::max() - kT0;
+  const Result stored = f.run(put, true, "hi");
+  REQUIRE(stored.code == kExitOk);
+  CHECK(stored.document().at("meta").at("expires_at") == "2262-04-11T23:47:16.854775807Z");
+  CHECK(f.run(CleanCommand{}, true).document().at("erased") == 0);
+}
+
+TEST_CASE("put regression: --ttl 0 means never, as for clean --ttl and Policy",
+          "[tool][commands][regression]") {
+  Fixture f;
+  PutCommand put{.ns = "ns", .key = "k"};
+  put.ttl = Duration::zero();
+  const Result stored = f.run(put, true, "v");
+  REQUIRE(stored.code == kExitOk);
+  CHECK(stored.document().at("meta").at("expires_at").is_null());
+  f.advance(24h * 365);
+  CHECK(f.run(CleanCommand{}, true).document().at("erased") == 0);
+  CHECK(f.run(CleanCommand{.ttl = Duration::zero()}, true).document().at("erased") == 0);
+  CHECK(f.store.get("ns", "k").has_value());
+}
+
+TEST_CASE("ls --json regression: expired agrees with what clean erases",
+          "[tool][commands][regression]") {
+  Fixture f;
+  const TimePoint year_1700 = TimePoint{} - 8'520'336'000s;  // 1700-01-01: beyond a Duration
+  const std::vector<std::pair<std::string, TimePoint>> expiries{
+      {"1700", year_1700}, {"min", TimePoint::min()}, {"past", kT0 - 1ns},
+      {"now", kT0},        {"future", kT0 + 1ns},     {"max", TimePoint::max()},
+  };
+  for (const auto& [key, at] : expiries) {
+    f.store.put("ns", key, std::string_view("x"), PutOptions{.expires_at = at});
+  }
+  f.store.put("ns", "never", std::string_view("x"));
+  const json listed = f.run(LsCommand{.ns = "ns"}, true).document().at("entries");
+  std::set<std::string> shown_expired;
+  for (const json& entry : listed) {
+    CAPTURE(entry.dump());
+    if (entry.at("expired") == true) shown_expired.insert(entry.at("key"));
+    if (!entry.at("expires_in_seconds").is_null()) {
+      CHECK((entry.at("expires_in_seconds").get<double>() < 0) == entry.at("expired").get<bool>());
+    }
+  }
+  CHECK(shown_expired == std::set<std::string>{"1700", "min", "past"});
+  CHECK(f.run(CleanCommand{.ns = "ns"}, true).document().at("erased") == shown_expired.size());
+  for (const std::string& key : shown_expired) CHECK_FALSE(f.store.get("ns", key).has_value());
+  CHECK(f.store.list("ns").size() == expiries.size() + 1 - shown_expired.size());
+  CHECK(f.run(LsCommand{.ns = "ns"}).out.find("expired") == std::string::npos);
+}
+
+TEST_CASE("put regression: a missing input file exits 3 (io), not 1 (not found)",
+          "[tool][commands][regression]") {
+  Fixture f;
+  const Result missing =
+      f.run(PutCommand{.ns = "ns", .key = "k", .input = (f.dir / "none").string()});
+  CHECK(missing.code == kExitFailure);
+  CHECK(missing.err.rfind("blobcache: io: put \"ns\"/\"k\": cannot open ", 0) == 0);
+  CHECK(missing.err.find("No such file or directory") != std::string::npos);
+  CHECK_FALSE(f.store.get("ns", "k").has_value());
+}
+
+TEST_CASE("ls regression: a namespace without entries exits 1, as rm-ns does",
+          "[tool][commands][regression]") {
+  Fixture f;
+  f.store.put("other", "k", std::string_view("v"));
+  const Result ls = f.run(LsCommand{.ns = "nothere"});
+  const Result rm_ns = f.run(RmNsCommand{.ns = "nothere"});
+  CHECK(ls.code == kExitNotFound);
+  CHECK(rm_ns.code == ls.code);
+  CHECK(ls.err.find("ls \"nothere\": no such namespace") != std::string::npos);
+  CHECK(rm_ns.err.find("rm-ns \"nothere\": no such namespace") != std::string::npos);
+  CHECK(f.run(RmNsCommand{.ns = "nothere", .force = true}).code == kExitOk);
+  CHECK(f.run(LsCommand{.ns = "other"}).code == kExitOk);
+}
+
+TEST_CASE("--json regression: a failure prints a JSON error object on stdout too",
+          "[tool][commands][regression]") {
+  Fixture f;
+  const Result missing = f.run(GetCommand{.ns = "ns", .key = "nope", .output = f.dir / "o"}, true);
+  CHECK(missing.code == kExitNotFound);
+  CHECK(missing.document() == json{{"error",
+                                    {{"code", "entry_not_found"},
+                                     {"message", "get \"ns\"/\"nope\": no such entry"},
+                                     {"exit_code", 1},
+                                     {"db", (f.dir / "cache.db").string()}}}});
+  CHECK(missing.err == "blobcache: entry_not_found: get \"ns\"/\"nope\": no such entry (db: " +
+                           (f.dir / "cache.db").string() + ")\n");
+
+  f.store.read_only = true;
+  const Result refused = f.run(PutCommand{.ns = "ns", .key = "k"}, true, "x");
+  CHECK(refused.code == kExitFailure);
+  CHECK(refused.document().at("error").at("code") == "read_only");
+  // Without --json stdout stays empty.
+  CHECK(f.run(PutCommand{.ns = "ns", .key = "k"}, false, "x").out.empty());
+}
+
+TEST_CASE("messages regression: each failure reads as one sentence",
+          "[tool][commands][regression]") {
+  Fixture f;
+  const std::string db = " (db: " + (f.dir / "cache.db").string() + ")\n";
+  CHECK(f.run(GetCommand{.ns = "ns", .key = "k"}).err ==
+        "blobcache: entry_not_found: get \"ns\"/\"k\": no such entry" + db);
+  CHECK(f.run(RmCommand{.ns = "ns", .key = "k"}).err ==
+        "blobcache: entry_not_found: rm \"ns\"/\"k\": no such entry" + db);
+  CHECK(f.run(GetCommand{.ns = "ns", .key = "../k"}).err ==
+        "blobcache: invalid_key: open \"ns\"/\"../k\": the key has a '.' or '..' segment" + db);
+}
+
+TEST_CASE("put --if-match and --if-absent: a failed condition exits 4 and writes nothing",
+          "[tool][commands]") {
+  Fixture f;
+  const auto put = [&](std::optional<std::string> if_match, const std::string& value) {
+    PutCommand command{.ns = "ns", .key = "k"};
+    command.options.if_match = std::move(if_match);
+    return f.run(command, true, value);
+  };
+  const Result created = put("", "v1");  // --if-absent
+  REQUIRE(created.code == kExitOk);
+  const std::string first = created.document().at("meta").at("etag");
+
+  const Result exists = put("", "v2");
+  CHECK(exists.code == kExitPreconditionFailed);
+  CHECK(exists.document().at("error").at("code") == "precondition_failed");
+  CHECK(exists.document().at("error").at("exit_code") == 4);
+  CHECK(exists.err.find("blobcache: precondition_failed: ") == 0);
+  CHECK(f.store.get("ns", "k")->text() == "v1");
+
+  const Result replaced = put(first, "v3");  // --if-match with the current etag
+  REQUIRE(replaced.code == kExitOk);
+  CHECK(f.store.get("ns", "k")->text() == "v3");
+
+  const Result stale = put(first, "v4");  // the etag has moved on
+  CHECK(stale.code == kExitPreconditionFailed);
+  CHECK(stale.document().at("error").at("message").get<std::string>().find(first) !=
+        std::string::npos);
+  CHECK(f.store.get("ns", "k")->text() == "v3");
+
+  PutCommand absent{.ns = "ns", .key = "new"};
+  absent.options.if_match = first;  // no entry: --if-match cannot hold
+  CHECK(f.run(absent, false, "v").code == kExitPreconditionFailed);
+  CHECK_FALSE(f.store.get("ns", "new").has_value());
 }
 
 }  // namespace

@@ -65,10 +65,63 @@ TEST_CASE("parse_time rejects what RFC 3339 does not allow", "[tool][parse]") {
   CHECK_THROWS_AS(parse_time(bad), ParseError);
 }
 
+// ---- Regressions of issue 10, defect 3: times past 2262 wrapped ----
+
+TEST_CASE("parse_time regression: every instant a TimePoint holds is accepted, to the nanosecond",
+          "[tool][parse][regression]") {
+  CHECK(parse_time("2262-04-11T23:47:16Z") == TimePoint::max() - 854775807ns);
+  CHECK(parse_time("2262-04-11T23:47:16.854775807Z") == TimePoint::max());
+  CHECK(parse_time("2262-04-12T01:47:16.854775807+02:00") == TimePoint::max());
+  CHECK(parse_time("1677-09-21T00:12:43.145224192Z") == TimePoint::min());
+  CHECK(parse_time("1677-09-21T00:12:44Z") == TimePoint::min() + 854775808ns);
+  for (const char* outside : {"2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z",
+                              "1677-09-21T00:12:43.145224191Z", "1677-09-21T00:12:43Z"}) {
+    CAPTURE(outside);
+    try {
+      (void)parse_time(outside);
+      FAIL("accepted");
+    } catch (const ParseError& error) {
+      CHECK(std::string(error.what()).find(representable_times()) != std::string::npos);
+    }
+  }
+  CHECK(representable_times() ==
+        "1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z");
+}
+
+TEST_CASE("parse_duration regression: the longest Duration is accepted, and named when exceeded",
+          "[tool][parse][regression]") {
+  CHECK(parse_duration("106751d23h47m16.854775807s") == Duration::max());
+  try {
+    (void)parse_duration("106751d23h47m16.854775808s");
+    FAIL("accepted");
+  } catch (const ParseError& error) {
+    CHECK(std::string(error.what()).find("at most 106751d23h47m16.854775807s") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("expiry_after regression: now + ttl past 2262 is refused, never wrapped",
+          "[tool][parse][regression]") {
+  const TimePoint now = TimePoint{} + 1'800'000'000s;
+  CHECK(expiry_after(now, 2h) == now + 2h);
+  CHECK(expiry_after(now, TimePoint::max() - now) == TimePoint::max());
+  CHECK(expiry_after(TimePoint::min(), Duration::max()) == TimePoint{} - 1ns);
+  for (const Duration ttl :
+       {Duration{99'999 * 24h}, TimePoint::max() - now + 1ns, Duration::max()}) {
+    CAPTURE(ttl.count());
+    try {
+      (void)expiry_after(now, ttl);
+      FAIL("accepted");
+    } catch (const ParseError& error) {
+      CHECK(std::string(error.what()).find(representable_times()) != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("format_time and parse_time round-trip to the nanosecond", "[tool][format]") {
-  const TimePoint t =
-      GENERATE(utc(2026, 1, 2, 3, 4, 5), utc(2026, 1, 2, 3, 4, 5) + 1ns,
-               utc(2000, 2, 29, 23, 59, 59) + 999999999ns, TimePoint{-1ns}, TimePoint{});
+  const TimePoint t = GENERATE(utc(2026, 1, 2, 3, 4, 5), utc(2026, 1, 2, 3, 4, 5) + 1ns,
+                               utc(2000, 2, 29, 23, 59, 59) + 999999999ns, TimePoint{-1ns},
+                               TimePoint{}, TimePoint::min(), TimePoint::max());
   CHECK(parse_time(format_time(t)) == t);
   CHECK(format_time(utc(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z");
   CHECK(format_time(utc(2026, 1, 2, 3, 4, 5) + 250ms) == "2026-01-02T03:04:05.25Z");

@@ -312,5 +312,71 @@ TEST_CASE("--db defaults to $BLOBCACHE_DB, else the user cache folder", "[tool][
   CHECK(info.out.find("env.db") != std::string::npos);
 }
 
+// ---- Regressions of issue 10 through the real binary ----
+
+TEST_CASE("e2e regression: put --ttl 99999d exits 2 with the range and creates nothing",
+          "[tool][e2e][regression]") {
+  Fixture f;
+  const auto input = f.dir / "in.txt";
+  write_file(input, "hi");
+  const ToolResult refused = f.run({"put", "d", "k", "--ttl", "99999d"}, input);
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find("1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.db));
+}
+
+TEST_CASE("e2e regression: --expires-at 2262-04-11T23:47:16Z is stored and not expired",
+          "[tool][e2e][regression]") {
+  Fixture f;
+  f.put("d", "k", "v", {"--expires-at", "2262-04-11T23:47:16Z"});
+  const json entry = json::parse(f.run({"--json", "ls", "d"}).out).at("entries").at(0);
+  CHECK(entry.at("meta").at("expires_at") == "2262-04-11T23:47:16Z");
+  CHECK(entry.at("expired") == false);
+  CHECK(entry.at("expires_in_seconds").get<double>() > 0);
+  CHECK(json::parse(f.run({"--json", "clean"}).out).at("erased") == 0);
+}
+
+TEST_CASE("e2e regression: put NS KEY --meta a=1 FILE reads FILE, as the README shows",
+          "[tool][e2e][regression]") {
+  Fixture f;
+  const auto input = f.dir / "x=y.txt";  // '=' in a file name is still a file
+  write_file(input, "from the file");
+  const ToolResult put =
+      f.run({"--json", "put", "ns", "k", "--meta", "a=1", input.string(), "--meta", "a=2"});
+  INFO(put.err);
+  REQUIRE(put.code == 0);
+  CHECK(json::parse(put.out).at("meta").at("metadata") == json{{"a", "2"}});
+  CHECK(f.run({"get", "ns", "k"}).out == "from the file");
+}
+
+TEST_CASE("e2e regression: exit codes and JSON errors of failures", "[tool][e2e][regression]") {
+  Fixture f;
+  const ToolResult no_file = f.run({"--json", "ls"});
+  CHECK(no_file.code == 1);
+  CHECK(json::parse(no_file.out).at("error").at("code") == "not_found");
+
+  f.put("ns", "k", "v");
+  const ToolResult missing_input = f.run({"put", "ns", "k2", (f.dir / "absent").string()});
+  CHECK(missing_input.code == 3);
+  CHECK(missing_input.err.find("blobcache: io: ") == 0);
+
+  const ToolResult ls = f.run({"--json", "ls", "nothere"});
+  const ToolResult rm_ns = f.run({"--json", "rm-ns", "nothere"});
+  CHECK(ls.code == 1);
+  CHECK(rm_ns.code == 1);
+  CHECK(json::parse(ls.out).at("error").at("code") == "entry_not_found");
+  CHECK(json::parse(rm_ns.out).at("error").at("code") == "entry_not_found");
+
+  const ToolResult bogus = f.run({"--json", "bogus"});
+  CHECK(bogus.code == 2);
+  CHECK(bogus.err.find("unknown command \"bogus\"") != std::string::npos);
+  CHECK(json::parse(bogus.out).at("error").at("code") == "usage");
+
+  const ToolResult get = f.run({"get", "ns", "absent"});
+  CHECK(get.err ==
+        "blobcache: entry_not_found: get \"ns\"/\"absent\": no such entry (db: " + f.db + ")\n");
+}
+
 }  // namespace
 }  // namespace blobcache

@@ -1,4 +1,4 @@
-#include "metadata_codec.hpp"
+#include "sqlite/metadata_codec.hpp"
 
 #include <cstdint>
 

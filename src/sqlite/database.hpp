@@ -1,0 +1,129 @@
+// Internal: the open database file of one SqliteStore.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "blobcache/sqlite_store.hpp"
+
+#include "sqlite/connection_pool.hpp"
+#include "sqlite/maintenance.hpp"
+#include "sqlite/sqlite_error.hpp"
+#include "sqlite/tallies.hpp"
+#include "sqlite/tuning.hpp"
+
+namespace blobcache::detail {
+
+// What tests observe of one store, and the one hook they may inject
+// (test_seams.hpp). The store only counts here; nothing in it changes what
+// the store does unless a test sets the hook.
+struct Probes {
+  // Gets served through a mapped connection.
+  std::atomic<std::uint64_t> mapped_gets{0};
+  // Run by a get between its size probe and the mapped read. Not
+  // synchronized: set it only while no get runs.
+  std::function<void()> after_size_probe;
+};
+
+// Everything the operations of one store share: the options and knobs it
+// was opened with, its connection pools and its background thread. Thread-safe
+// (the pools are; the rest is immutable after open). Shared by the store,
+// its Reader and Writer, and every BlobReader it hands out, so a reader
+// that outlives its store keeps its connection valid.
+class Database {
+ public:
+  // Opens (creating when missing, unless read_only) the file at
+  // options.path: recognises it, creates or migrates the schema, and
+  // quarantines a corrupt file (open.cpp). Throws what SqliteStore's
+  // constructor documents.
+  static std::shared_ptr<Database> open(SqliteOptions options, const Tuning& tuning);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const SqliteOptions& options() const noexcept { return options_; }
+  const Tuning& tuning() const noexcept { return tuning_; }
+  TimePoint now() const { return clock_->now(); }
+  std::optional<std::filesystem::path> quarantined() const { return quarantined_; }
+
+  // Where for an operation of this store, for error messages.
+  Where where(std::string_view operation, std::string_view ns = {},
+              std::string_view key = {}) const noexcept {
+    return Where{.operation = operation,
+                 .file = options_.path,
+                 .ns = ns,
+                 .key = key,
+                 .read_only_place = options_.read_only};
+  }
+  // Throws Error(Errc::read_only) naming `where` for a read-only store.
+  void require_writable(const Where& where) const;
+
+  // A connection for one call; opening a new one may fail (Error naming
+  // `at`).
+  ConnectionPool::Lease lease(const Where& at);
+  // The same from the mapped pool (see Tuning::mapped_get_min_bytes).
+  // REQUIRES: maps_big_gets().
+  ConnectionPool::Lease lease_mapped(const Where& at);
+  // Gets of values of at least this many bytes read through a mapped
+  // connection; INT64_MAX when none do.
+  std::int64_t mapped_get_min_bytes() const noexcept { return mapped_get_min_bytes_; }
+  bool maps_big_gets() const noexcept { return mapped_pool_ != nullptr; }
+
+  // What reads counted and not yet written.
+  Tallies& tallies() noexcept { return tallies_; }
+  // The store's background thread; null for a read-only store.
+  Maintenance* maintenance() noexcept { return maintenance_.get(); }
+
+  // The limits as this store last read them from the file (at open and in
+  // every write transaction): a hint for the read path and for checks done
+  // before a transaction; a transaction decides on what it reads itself.
+  Limits known_limits() const noexcept;
+  void remember_limits(const Limits& limits) noexcept;
+  // Reads record their accesses: the known policy is least_recently_used,
+  // with a bound.
+  bool records_accesses() const noexcept {
+    return records_accesses_.load(std::memory_order_relaxed);
+  }
+  // A write left the store above the high watermark: the background duty
+  // evicts down to the low one.
+  std::atomic<bool>& trim_wanted() noexcept { return trim_wanted_; }
+
+  Probes& probes() noexcept { return probes_; }
+  // Zero counts for a read-only store.
+  CheckpointCounts checkpoint_counts() const noexcept;
+
+ private:
+  Database(SqliteOptions options, const Tuning& tuning);
+  friend class DatabaseOpener;  // open.cpp
+
+  SqliteOptions options_;
+  Tuning tuning_;
+  std::shared_ptr<const Clock> clock_;
+  std::optional<std::filesystem::path> quarantined_;
+  Probes probes_;
+  Tallies tallies_;
+  std::atomic<std::int64_t> max_bytes_{0};
+  std::atomic<std::int64_t> max_entries_{0};
+  std::atomic<int> eviction_{0};
+  std::atomic<bool> records_accesses_{false};
+  std::atomic<bool> trim_wanted_{false};
+  // Before the pools: writable connections report their commits to it, so
+  // it must outlive them. Null for a read-only store. It checkpoints only
+  // with Tuning::background_checkpoints (else SQLite's automatic
+  // checkpoint runs).
+  std::unique_ptr<Maintenance> maintenance_;
+  std::unique_ptr<ConnectionPool> pool_;
+  // Connections with the file mapped, only for gets of big values; null
+  // when those are off. A BlobReader never leases one: mapped pages count
+  // in RSS, and a stream must stay small.
+  std::unique_ptr<ConnectionPool> mapped_pool_;
+  std::int64_t mapped_get_min_bytes_ = std::numeric_limits<std::int64_t>::max();
+};
+
+}  // namespace blobcache::detail

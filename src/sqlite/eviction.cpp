@@ -1,0 +1,158 @@
+#include "sqlite/eviction.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "sqlite/rows.hpp"
+
+namespace blobcache::detail {
+namespace {
+
+// `bound` times per_mille / 1000, rounded up (without overflow): a small
+// bound keeps its whole size (3 entries at 900 per mille stay 3), so only
+// bounds with room between their watermarks are trimmed below themselves.
+std::int64_t scaled(std::int64_t bound, int per_mille) noexcept {
+  if (bound <= 0) return 0;
+  return bound / 1000 * per_mille + (bound % 1000 * per_mille + 999) / 1000;
+}
+
+// How far the totals are above `fit`; both <= 0 when they fit.
+struct Excess {
+  std::int64_t entries = 0;
+  std::int64_t bytes = 0;
+  bool any() const noexcept { return entries > 0 || bytes > 0; }
+};
+
+Excess excess_of(WriteContext& context, const Fit& fit) {
+  const UsageRow totals = read_usage(context.connection, "");
+  const std::int64_t entries = totals.entries + context.usage.entries();
+  const std::int64_t bytes = totals.bytes + context.usage.bytes();
+  return {.entries = fit.max_entries > 0 ? entries - fit.max_entries : 0,
+          .bytes = fit.max_bytes > 0 ? bytes - fit.max_bytes : 0};
+}
+
+bool written_here(const WriteContext& context, std::int64_t id) {
+  return std::find(context.written.begin(), context.written.end(), id) != context.written.end();
+}
+
+// Removes entry `id`; false when it was gone already.
+bool evict(WriteContext& context, std::int64_t id, Excess& excess) {
+  StatementUse remove(context.connection, Sql::evict_entry);
+  remove->bind(1, id);
+  if (!remove->executeStep()) return false;
+  const std::string ns = remove->getColumn(0).getString();
+  const std::int64_t size = remove->getColumn(1).getInt64();
+  const bool expiring = !remove->isColumnNull(2);
+  while (remove->executeStep()) {
+  }
+  context.usage.removed(ns, size, expiring);
+  context.usage.evicted(ns);
+  excess.entries -= 1;
+  excess.bytes -= size;
+  return true;
+}
+
+struct Candidate {
+  std::int64_t id;
+  std::int64_t size;
+};
+
+// Expired entries of the namespaces that may hold some, oldest expiry first
+// within each.
+void evict_expired(WriteContext& context, Excess& excess, std::size_t& budget) {
+  std::vector<std::string> spaces;
+  {
+    StatementUse due(context.connection, Sql::namespaces_with_expired);
+    due->bind(1, context.now);
+    while (due->executeStep()) spaces.push_back(due->getColumn(0).getString());
+  }
+  for (const std::string& ns : spaces) {
+    while (excess.any() && budget > 0) {
+      std::vector<Candidate> victims;
+      {
+        StatementUse query(context.connection, Sql::expired_victims);
+        bind_text(*query, 1, ns);
+        query->bind(2, context.now);
+        query->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
+        while (query->executeStep()) {
+          victims.push_back({query->getColumn(0).getInt64(), query->getColumn(1).getInt64()});
+        }
+      }
+      std::size_t taken = 0;
+      for (const Candidate& victim : victims) {
+        if (!excess.any() || budget == 0) break;
+        if (written_here(context, victim.id)) continue;
+        if (evict(context, victim.id, excess)) {
+          --budget;
+          ++taken;
+        }
+      }
+      if (taken == 0) {
+        // Nothing (more) expired here: record the earliest expiry left, so
+        // later evictions skip this namespace until then.
+        StatementUse earliest(context.connection, Sql::earliest_expiry);
+        bind_text(*earliest, 1, ns);
+        std::optional<std::int64_t> next;
+        if (earliest->executeStep() && !earliest->isColumnNull(0)) {
+          next = earliest->getColumn(0).getInt64();
+        }
+        StatementUse set(context.connection, Sql::set_next_expiry);
+        bind_text(*set, 1, ns);
+        if (next && *next >= context.now) {
+          set->bind(2, *next);
+        } else if (next) {
+          set->bind(2, context.now);  // what is left was written by this transaction
+        } else {
+          set->bind(2);
+        }
+        set->exec();
+        break;
+      }
+    }
+    if (!excess.any() || budget == 0) return;
+  }
+}
+
+}  // namespace
+
+Fit fit_of(const Limits& limits, int per_mille) noexcept {
+  return {.max_entries = scaled(limits.max_entries, per_mille),
+          .max_bytes = scaled(limits.max_bytes, per_mille)};
+}
+
+bool fits(WriteContext& context, const Fit& fit) { return !excess_of(context, fit).any(); }
+
+Eviction evict_to_fit(WriteContext& context, const Fit& fit, std::size_t max_victims) {
+  Excess excess = excess_of(context, fit);
+  if (!excess.any()) return Eviction::fitted;
+  std::size_t budget = max_victims;
+  evict_expired(context, excess, budget);
+  // Then by the policy: the entries that come first in the eviction order,
+  // skipping (by OFFSET) those this transaction wrote, which stay first
+  // once everything before them is gone.
+  std::int64_t skipped = 0;
+  while (excess.any() && budget > 0) {
+    std::vector<Candidate> candidates;
+    {
+      StatementUse query(context.connection, Sql::policy_victims);
+      query->bind(1, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
+      query->bind(2, skipped);
+      while (query->executeStep()) {
+        candidates.push_back({query->getColumn(0).getInt64(), query->getColumn(1).getInt64()});
+      }
+    }
+    if (candidates.empty()) return Eviction::stuck;
+    for (const Candidate& candidate : candidates) {
+      if (!excess.any() || budget == 0) break;
+      if (written_here(context, candidate.id)) {
+        ++skipped;
+        continue;
+      }
+      if (evict(context, candidate.id, excess)) --budget;
+    }
+  }
+  return excess.any() ? Eviction::paused : Eviction::fitted;
+}
+
+}  // namespace blobcache::detail

@@ -1,0 +1,47 @@
+// Internal: everything SqliteStore reads from its file.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "blobcache/store.hpp"
+
+#include "sqlite/database.hpp"
+
+namespace blobcache::detail {
+
+// The read side of a store. Thread-safe: each call leases its own
+// connection and reads one snapshot (WAL), beside any writer.
+class Reader {
+ public:
+  explicit Reader(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+
+  // Store::get, open, list, namespaces, check, stats: the same contracts.
+  // A get or open counts a hit or a miss (and, for least_recently_used, the
+  // access) in the store's Tallies, never in the file.
+  std::optional<Blob> get(std::string_view ns, std::string_view key);
+  // The reader shares the Database, so it may outlive the store.
+  std::unique_ptr<BlobReader> open(std::string_view ns, std::string_view key);
+  std::vector<Object> list(std::string_view ns);
+  std::vector<NamespaceInfo> namespaces();
+  void check();
+  Stats stats();
+  // SqliteStore::limits().
+  Limits limits();
+
+ private:
+  // Counts a get or open of (ns, key) that found the entry or not.
+  void count(std::string_view ns, std::string_view key, bool found);
+
+  std::shared_ptr<Database> db_;
+  // The last get found a big value: the next one starts on a mapped
+  // connection without the size probe (one read transaction instead of
+  // two). A small value read there clears it, so a run of small gets costs
+  // one mapped read at most.
+  std::atomic<bool> last_get_big_{false};
+};
+
+}  // namespace blobcache::detail

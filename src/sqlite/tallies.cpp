@@ -1,0 +1,73 @@
+#include "sqlite/tallies.hpp"
+
+#include "sqlite/connection_pool.hpp"
+#include "sqlite/rows.hpp"
+
+namespace blobcache::detail {
+
+void Tallies::forget_if_forked() {
+  const pid_t pid = current_pid();
+  if (owner_ == pid) return;
+  pending_ = {};
+  owner_ = pid;
+}
+
+void Tallies::count(std::string_view ns, bool hit) {
+  const std::lock_guard lock(mutex_);
+  forget_if_forked();
+  auto it = pending_.reads.find(ns);
+  if (it == pending_.reads.end()) it = pending_.reads.emplace(std::string(ns), Reads{}).first;
+  ++(hit ? it->second.hits : it->second.misses);
+}
+
+void Tallies::accessed(std::string_view ns, std::string_view key, TimePoint when) {
+  const std::int64_t nanos = to_nanos(when);
+  const std::lock_guard lock(mutex_);
+  forget_if_forked();
+  auto [it, inserted] = pending_.accesses.try_emplace({std::string(ns), std::string(key)}, nanos);
+  if (!inserted && it->second < nanos) it->second = nanos;
+}
+
+Tallies::Pending Tallies::take() {
+  const std::lock_guard lock(mutex_);
+  forget_if_forked();
+  return std::exchange(pending_, Pending{});
+}
+
+void Tallies::give_back(Pending pending) {
+  const std::lock_guard lock(mutex_);
+  forget_if_forked();
+  for (auto& [ns, reads] : pending.reads) {
+    Reads& mine = pending_.reads[ns];
+    mine.hits += reads.hits;
+    mine.misses += reads.misses;
+  }
+  for (auto& [entry, nanos] : pending.accesses) {
+    auto [it, inserted] = pending_.accesses.try_emplace(entry, nanos);
+    if (!inserted && it->second < nanos) it->second = nanos;
+  }
+}
+
+std::map<std::string, Tallies::Reads, std::less<>> Tallies::pending_reads() const {
+  const std::lock_guard lock(mutex_);
+  if (owner_ != current_pid()) return {};
+  return pending_.reads;
+}
+
+std::size_t Tallies::pending_accesses() const {
+  const std::lock_guard lock(mutex_);
+  return owner_ == current_pid() ? pending_.accesses.size() : 0;
+}
+
+bool Tallies::empty() const {
+  const std::lock_guard lock(mutex_);
+  return owner_ != current_pid() || pending_.empty();
+}
+
+void Tallies::forget_reads() {
+  const std::lock_guard lock(mutex_);
+  forget_if_forked();
+  pending_.reads.clear();
+}
+
+}  // namespace blobcache::detail

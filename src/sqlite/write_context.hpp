@@ -1,0 +1,35 @@
+// Internal: what one write transaction of the Writer carries from the
+// operation to the duties that every transaction does before it commits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "blobcache/sqlite_store.hpp"
+
+#include "sqlite/connection.hpp"
+#include "sqlite/usage.hpp"
+
+namespace blobcache::detail {
+
+// Not thread-safe: it lives inside one transaction.
+struct WriteContext {
+  Connection& connection;
+  // The limits as the file holds them, read when the transaction began.
+  Limits limits;
+  // The instant the transaction stamps on what it writes (nanoseconds).
+  std::int64_t now = 0;
+  // What the operation changed in the usage rows (applied before commit).
+  UsageDelta usage;
+  // The entries the operation wrote: eviction never takes them.
+  std::vector<std::int64_t> written;
+
+  // entries.used_at for an entry written now: its place in the eviction
+  // order, or nullopt (NULL) when the store has no limits.
+  std::optional<std::int64_t> used_at() const noexcept {
+    return bounded(limits) ? std::optional<std::int64_t>(now) : std::nullopt;
+  }
+};
+
+}  // namespace blobcache::detail

@@ -1,0 +1,86 @@
+// Internal: every change SqliteStore makes to its file.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string_view>
+#include <vector>
+
+#include "blobcache/sqlite_store.hpp"
+#include "blobcache/types.hpp"
+
+#include "sqlite/database.hpp"
+#include "sqlite/write_context.hpp"
+
+namespace blobcache::detail {
+
+// The write side of a store. Thread-safe: each call leases its own
+// connection; SQLite's write lock orders the transactions, across threads
+// and processes.
+//
+// Every write runs through one path, transact(): BEGIN IMMEDIATE; the
+// operation's statements; the duties every write transaction does (the
+// counts that reads gathered in memory, least_recently_used's accesses,
+// eviction to the limits, the usage rows); COMMIT. So the accounting, the
+// bounds and the counters hold after every write, from any process.
+class Writer {
+ public:
+  explicit Writer(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+
+  // Store::put, put_many, put_stream, erase, erase_namespace,
+  // erase_expired: the same contracts. Values are hashed before the write
+  // lock is taken.
+  Meta put(std::string_view ns, std::string_view key, BytesView value, const PutOptions& opts);
+  std::vector<Meta> put_many(std::span<const PutRequest> batch);
+  Meta put_stream(std::string_view ns, std::string_view key, std::istream& in,
+                  const PutOptions& opts, const std::stop_token& stop);
+  void erase(std::string_view ns, std::string_view key);
+  void erase_namespace(std::string_view ns);
+  std::size_t erase_expired(std::string_view ns, TimePoint now, Duration ttl);
+
+  // SqliteStore::set_limits, trim, compact and reset_stats.
+  void set_limits(const Limits& limits);
+  SqliteStore::TrimReport trim();
+  SqliteStore::CompactReport compact();
+  void reset_stats();
+
+  // Store::try_acquire_lease / release_lease: the leases table.
+  bool try_acquire_lease(std::string_view ns, std::string_view key, std::string_view owner,
+                         Duration ttl);
+  void release_lease(std::string_view ns, std::string_view key, std::string_view owner);
+
+  // The store's background duty: writes what reads counted, removes
+  // expired leases, and evicts down to the low watermark when a write left
+  // the store above the high one. Does nothing when nothing is due.
+  // Throws Error.
+  void maintain();
+  // Writes what reads counted, if anything. Best effort, never throws (the
+  // store's destructor).
+  void flush_tallies() noexcept;
+
+  // Deletes staged put_streams whose process is gone. Best effort: a
+  // failure leaves them for the next attempt.
+  void reclaim_abandoned_staging() noexcept;
+
+ private:
+  // THE write path (see the class comment). Runs `body(context)` inside one
+  // write transaction, then the duties, then commits; `where` names the
+  // operation in errors (a Where, or a callable giving one when the failure
+  // happens). Returns what `body` returns. Any failure rolls everything
+  // back, and the counts it took from Tallies go back there.
+  template <typename WhereOf, typename Body>
+  auto transact(const WhereOf& where, Body&& body);
+
+  // Evicts down to the low watermark in batches; what it removed.
+  SqliteStore::TrimReport trim_to_low_watermark(std::string_view operation);
+
+  // Deletes one staged put_stream. Best effort, never throws.
+  void discard_staging(std::int64_t staging_id) noexcept;
+
+  std::shared_ptr<Database> db_;
+};
+
+}  // namespace blobcache::detail
