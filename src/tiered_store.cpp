@@ -11,6 +11,7 @@
 #include "blobcache/error.hpp"
 
 #include "errors.hpp"
+#include "stream_read.hpp"
 
 namespace blobcache {
 namespace {
@@ -86,9 +87,12 @@ class CountingBuffer final : public std::streambuf {
 
  protected:
   int_type underflow() override {
+    // The caller's stream's state shows through (a stream that failed before
+    // it was read is a failure, not an empty value).
+    if (detail::has_failed(in_)) throw std::ios_base::failure("the input stream has failed");
     in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
     const auto n = static_cast<std::size_t>(in_.gcount());
-    if (in_.bad()) throw std::ios_base::failure("the input stream failed");
+    if (detail::has_failed(in_)) throw std::ios_base::failure("the input stream failed");
     if (n == 0) return traits_type::eof();
     taken_ += n;
     setg(buffer_.data(), buffer_.data(), buffer_.data() + n);
