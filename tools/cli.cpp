@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <ostream>
 #include <string>
@@ -22,16 +23,29 @@ namespace {
 // that durations, times and names are checked in one place.
 struct RawArguments {
   std::string ns, key, input = "-", output, ttl, expires_at, content_type, if_match;
+  std::string max_bytes, max_entries, eviction;
   std::vector<std::string> meta;
   bool if_absent = false;
   bool force = false;
   bool deep = false;
+  bool zero = false;
+  bool none = false;
 };
+
+// One page of the cache file: the least Limits::max_bytes may be but 0
+// (sqlite_store.hpp). set_limits() checks it too; here it is a usage error
+// before any file is opened.
+constexpr std::int64_t kMinMaxBytes = std::int64_t{16} * 1024;
+
+constexpr const char* kSizeUnits =
+    "SIZE is bytes, or a number with a unit in any case: K, M, G, T (or KiB, MiB, GiB, TiB) "
+    "are powers of 1024, KB, MB, GB, TB powers of 1000; 1.5G is allowed";
 
 constexpr const char* kDescription =
     "Inspect and edit a blobcache SQLite cache file.\n"
-    "Exit codes: 0 ok, 1 not found (entry, namespace or cache file), 2 usage error,\n"
-    "3 other failure, 4 put's --if-match or --if-absent did not hold (nothing written).\n"
+    "Exit codes: 0 ok, 1 not found (entry, namespace or cache file), 2 usage error\n"
+    "(including a bad limit: nothing changed), 3 other failure, 4 put's --if-match or\n"
+    "--if-absent did not hold (nothing written).\n"
     "With --json, a failure also prints {\"error\": {\"code\", \"message\", \"exit_code\"}} on "
     "stdout.";
 
@@ -64,6 +78,38 @@ std::string checked_etag(const std::string& text) {
                      "(--if-absent asks for no entry)");
   }
   return text;
+}
+
+// `parse(text)`, its ParseError naming the option.
+template <typename Parse>
+auto option_value(const char* option, Parse parse, const std::string& text) {
+  try {
+    return parse(text);
+  } catch (const ParseError& error) {
+    throw ParseError(std::string("limit ") + option + ": " + error.what());
+  }
+}
+
+std::int64_t checked_max_bytes(const std::string& text) {
+  const std::int64_t bytes = option_value("--max-bytes", parse_size, text);
+  if (bytes != 0 && bytes < kMinMaxBytes) {
+    throw ParseError("limit --max-bytes \"" + text + "\": " + std::to_string(bytes) +
+                     " bytes is below one page of the cache file (16 KiB, " +
+                     std::to_string(kMinMaxBytes) + " bytes); 0 means no bound");
+  }
+  return bytes;
+}
+
+LimitCommand limit_command(const CLI::App& sub, const RawArguments& raw) {
+  LimitCommand limit{.none = raw.none};
+  if (sub.count("--max-bytes") != 0) limit.max_bytes = checked_max_bytes(raw.max_bytes);
+  if (sub.count("--max-entries") != 0) {
+    limit.max_entries = option_value("--max-entries", parse_count, raw.max_entries);
+  }
+  if (sub.count("--eviction") != 0) {
+    limit.eviction = option_value("--eviction", parse_eviction, raw.eviction);
+  }
+  return limit;
 }
 
 // Bad names are the library's Error, with the command in front.
@@ -115,6 +161,10 @@ Command to_command(const CLI::App& sub, const RawArguments& raw) {
                         .ttl = sub.count("--ttl") != 0 ? parse_duration(raw.ttl) : Duration{0}};
   }
   if (name == "info") return InfoCommand{};
+  if (name == "stats") return StatsCommand{.zero = raw.zero};
+  if (name == "limit") return limit_command(sub, raw);
+  if (name == "trim") return TrimCommand{};
+  if (name == "compact") return CompactCommand{};
   return CheckCommand{.deep = raw.deep};
 }
 
@@ -223,6 +273,50 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
   CLI::App* check = app.add_subcommand("check", "Check that the store is usable");
   check->add_flag("--deep", raw.deep,
                   "Re-read every entry and compare its bytes with its etag (reads the whole file)");
+
+  CLI::App* stats = app.add_subcommand(
+      "stats",
+      "Hits, misses, hit rate, evictions, expirations, entries, bytes, file size and limits, "
+      "in total and per namespace (like ccache -s)");
+  stats->add_flag("-z,--zero", raw.zero,
+                  "Zero the counters (hits, misses, evictions, expirations; not entries or "
+                  "bytes) first, then print");
+
+  CLI::App* limit = app.add_subcommand(
+      "limit",
+      "Set limits, kept in the file for every process (evicts at once what they leave no room "
+      "for; options not given keep their value), and print the limits in force; without "
+      "options only print them");
+  CLI::Option* max_bytes =
+      limit
+          ->add_option(
+              "--max-bytes", raw.max_bytes,
+              std::string(
+                  "Bound the values' total size to SIZE (0: no bound; else at least 16 KiB). ") +
+                  kSizeUnits)
+          ->type_name("SIZE");
+  CLI::Option* max_entries = limit
+                                 ->add_option("--max-entries", raw.max_entries,
+                                              "Bound the number of entries (0: no bound)")
+                                 ->type_name("N");
+  CLI::Option* eviction = limit
+                              ->add_option("--eviction", raw.eviction,
+                                           "What goes first once expired entries are gone: lrs "
+                                           "(least recently stored, the default) "
+                                           "or lru (least recently used)")
+                              ->type_name("lrs|lru");
+  limit->add_flag("--none", raw.none, "Remove both bounds (the eviction policy is kept)")
+      ->excludes(max_bytes)
+      ->excludes(max_entries)
+      ->excludes(eviction);
+
+  app.add_subcommand("trim",
+                     "Evict now, down to 90 % of the limits (expired entries first, then by the "
+                     "policy), as the store does in the background; prints what it removed");
+  app.add_subcommand("compact",
+                     "Give the file's free pages back to the filesystem and empty the WAL "
+                     "(VACUUM: rewrites the whole file and needs up to its size in free disk "
+                     "space; other writers wait); prints the size before and after");
 
   // --json asks for a JSON error too, even when parsing stops before it.
   std::ostream* json_out = wants_json(argc, argv) ? &out : nullptr;

@@ -308,6 +308,21 @@ int run_command(Context& context, const CleanCommand& command) {
   return kExitOk;
 }
 
+// ---- limits as rows (info, stats, limit) ---------------------------------
+
+std::string bound_text(std::int64_t bound, bool bytes) {
+  if (bound == 0) return "none";
+  if (!bytes) return std::to_string(bound);
+  return format_size(bound) + " (" + std::to_string(bound) + " bytes)";
+}
+
+// max_bytes, max_entries and, when `with_eviction`, the policy.
+void add_limit_rows(Table& table, const Limits& limits, bool with_eviction = true) {
+  table.add_row({"max_bytes", bound_text(limits.max_bytes, true)});
+  table.add_row({"max_entries", bound_text(limits.max_entries, false)});
+  if (with_eviction) table.add_row({"eviction", std::string(eviction_name(limits.eviction))});
+}
+
 // ---- info ----------------------------------------------------------------
 
 struct FileSize {
@@ -367,6 +382,7 @@ int run_command(Context& context, const InfoCommand& /*command*/) {
       document["entries"] = entries;
       document["bytes"] = bytes;
     }
+    if (context.sqlite != nullptr) document["limits"] = limits_json(context.sqlite->limits());
     print_json(context.out, document);
     return kExitOk;
   }
@@ -392,7 +408,190 @@ int run_command(Context& context, const InfoCommand& /*command*/) {
     if (flag) supports += (supports.empty() ? "" : ", ") + std::string(name);
   }
   table.add_row({"supports", supports.empty() ? "-" : supports});
+  if (context.sqlite != nullptr) add_limit_rows(table, context.sqlite->limits());
   table.print(context.out, false);
+  return kExitOk;
+}
+
+// ---- stats ---------------------------------------------------------------
+
+std::optional<double> hit_rate(std::uint64_t hits, std::uint64_t misses) {
+  if (hits + misses == 0) return std::nullopt;
+  return static_cast<double>(hits) / static_cast<double>(hits + misses);
+}
+
+json counters_json(std::int64_t entries, std::int64_t bytes, std::uint64_t hits,
+                   std::uint64_t misses, std::uint64_t evictions, std::uint64_t expirations) {
+  const auto rate = hit_rate(hits, misses);
+  return {{"entries", entries},
+          {"bytes", bytes},
+          {"hits", hits},
+          {"misses", misses},
+          {"hit_rate", rate ? json(*rate) : json(nullptr)},
+          {"evictions", evictions},
+          {"expirations", expirations}};
+}
+
+// "3.4 MiB / 500.0 MiB (0.7 %)" against a bound, else "3.4 MiB".
+std::string against_bound(std::int64_t value, std::int64_t bound,
+                          std::string (*format)(std::int64_t)) {
+  if (bound == 0) return format(value);
+  return format(value) + " / " + format(bound) + " (" +
+         format_percent(static_cast<double>(value), static_cast<double>(bound)) + ")";
+}
+
+std::string format_count(std::int64_t count) { return std::to_string(count); }
+
+int run_command(Context& context, const StatsCommand& command) {
+  if (command.zero) context.store.reset_stats();
+  const Stats stats = context.store.stats();
+  // Stats carries the bounds; the policy only a SqliteStore knows.
+  std::optional<Limits> limits;
+  if (context.sqlite != nullptr) {
+    limits = Limits{.max_bytes = stats.max_bytes,
+                    .max_entries = stats.max_entries,
+                    .eviction = context.sqlite->limits().eviction};
+  }
+
+  if (context.json) {
+    json document = counters_json(stats.entries, stats.bytes, stats.hits, stats.misses,
+                                  stats.evictions, stats.expirations);
+    document["db"] = context.db.string();
+    document["backend"] = context.store.describe().backend;
+    document["file_bytes"] = stats.file_bytes;
+    document["far_failures"] = stats.far_failures;
+    if (limits) {
+      document["limits"] = limits_json(*limits);
+    } else {
+      document["limits"] = {{"max_bytes", stats.max_bytes},
+                            {"max_entries", stats.max_entries},
+                            {"eviction", nullptr}};
+    }
+    json namespaces = json::array();
+    for (const NamespaceStats& ns : stats.namespaces) {
+      json entry =
+          counters_json(ns.entries, ns.bytes, ns.hits, ns.misses, ns.evictions, ns.expirations);
+      entry["name"] = ns.ns;
+      namespaces.push_back(std::move(entry));
+    }
+    document["namespaces"] = std::move(namespaces);
+    print_json(context.out, document);
+    return kExitOk;
+  }
+
+  Table table({"FIELD", "VALUE"});
+  table.add_row({"db", context.db.string()});
+  table.add_row({"hits", std::to_string(stats.hits)});
+  table.add_row({"misses", std::to_string(stats.misses)});
+  table.add_row({"hit rate", format_percent(static_cast<double>(stats.hits),
+                                            static_cast<double>(stats.hits + stats.misses))});
+  table.add_row({"evictions", std::to_string(stats.evictions)});
+  table.add_row({"expirations", std::to_string(stats.expirations)});
+  table.add_row({"entries", against_bound(stats.entries, stats.max_entries, format_count)});
+  table.add_row({"bytes", against_bound(stats.bytes, stats.max_bytes, format_size)});
+  table.add_row({"file size", stats.file_bytes == 0 ? "-" : format_size(stats.file_bytes)});
+  if (limits) {
+    add_limit_rows(table, *limits);
+  } else {
+    add_limit_rows(table, Limits{.max_bytes = stats.max_bytes, .max_entries = stats.max_entries},
+                   false);
+  }
+  if (stats.far_failures != 0) table.add_row({"far failures", std::to_string(stats.far_failures)});
+  table.print(context.out, false);
+  if (stats.namespaces.empty()) return kExitOk;
+
+  Table spaces(
+      {"NAMESPACE", "ENTRIES", "BYTES", "HITS", "MISSES", "HIT RATE", "EVICTIONS", "EXPIRATIONS"},
+      {"ENTRIES", "BYTES", "HITS", "MISSES", "HIT RATE", "EVICTIONS", "EXPIRATIONS"});
+  for (const NamespaceStats& ns : stats.namespaces) {
+    spaces.add_row(
+        {ns.ns, std::to_string(ns.entries), format_size(ns.bytes), std::to_string(ns.hits),
+         std::to_string(ns.misses),
+         format_percent(static_cast<double>(ns.hits), static_cast<double>(ns.hits + ns.misses)),
+         std::to_string(ns.evictions), std::to_string(ns.expirations)});
+  }
+  context.out << '\n';
+  spaces.print(context.out);
+  return kExitOk;
+}
+
+// ---- limit, trim, compact ------------------------------------------------
+
+// The SqliteStore behind `context`, or Error(unsupported) for other backends.
+SqliteStore& sqlite_store(const Context& context, const std::string& command) {
+  if (context.sqlite == nullptr) {
+    throw Error(Errc::unsupported, command + ": the " + context.store.describe().backend +
+                                       " backend has no limits or file of its own; limit, trim "
+                                       "and compact work on a SQLite cache file");
+  }
+  return *context.sqlite;
+}
+
+int run_command(Context& context, const LimitCommand& command) {
+  SqliteStore& store = sqlite_store(context, "limit");
+  if (command.changes()) {
+    const Limits current = store.limits();
+    Limits limits = command.none ? Limits{.eviction = current.eviction} : current;
+    if (command.max_bytes) limits.max_bytes = *command.max_bytes;
+    if (command.max_entries) limits.max_entries = *command.max_entries;
+    if (command.eviction) limits.eviction = *command.eviction;
+    try {
+      store.set_limits(limits);
+    } catch (const Error& error) {
+      if (error.errc() != Errc::invalid_argument) throw;
+      // Bad values are the caller's: a usage error, like on the command line.
+      return report({.code = std::string(errc_name(error.errc())),
+                     .message = error.what(),
+                     .exit_code = kExitUsage},
+                    context.err, context.json ? &context.out : nullptr, context.db);
+    }
+  }
+  const Limits limits = store.limits();
+  if (context.json) {
+    print_json(context.out, {{"db", context.db.string()}, {"limits", limits_json(limits)}});
+    return kExitOk;
+  }
+  Table table({"FIELD", "VALUE"});
+  add_limit_rows(table, limits);
+  table.print(context.out, false);
+  return kExitOk;
+}
+
+std::string entries_text(std::int64_t entries) {
+  return std::to_string(entries) + (entries == 1 ? " entry" : " entries");
+}
+
+int run_command(Context& context, const TrimCommand& /*command*/) {
+  SqliteStore& store = sqlite_store(context, "trim");
+  const SqliteStore::TrimReport evicted = store.trim();
+  const Limits limits = store.limits();
+  const bool bounded = limits.max_bytes != 0 || limits.max_entries != 0;
+  if (context.json) {
+    print_json(context.out, {{"db", context.db.string()},
+                             {"evicted", {{"entries", evicted.entries}, {"bytes", evicted.bytes}}},
+                             {"limits", limits_json(limits)}});
+    return kExitOk;
+  }
+  context.out << "evicted " << entries_text(evicted.entries) << ", " << format_size(evicted.bytes)
+              << (bounded ? "" : " (the cache has no limits: set them with blobcache limit)")
+              << '\n';
+  return kExitOk;
+}
+
+int run_command(Context& context, const CompactCommand& /*command*/) {
+  const SqliteStore::CompactReport sizes = sqlite_store(context, "compact").compact();
+  if (context.json) {
+    print_json(context.out, {{"db", context.db.string()},
+                             {"bytes_before", sizes.bytes_before},
+                             {"bytes_after", sizes.bytes_after}});
+    return kExitOk;
+  }
+  context.out << "compacted " << context.db.string() << ": " << format_size(sizes.bytes_before)
+              << " -> " << format_size(sizes.bytes_after);
+  if (sizes.bytes_after < sizes.bytes_before) {
+    context.out << " (" << format_size(sizes.bytes_before - sizes.bytes_after) << " freed)";
+  }
+  context.out << '\n';
   return kExitOk;
 }
 
@@ -497,10 +696,17 @@ int run_command(Context& context, const CheckCommand& command) {
 }  // namespace
 
 bool is_read_only(const Command& command) noexcept {
+  if (const auto* stats = std::get_if<StatsCommand>(&command)) return !stats->zero;
+  if (const auto* limit = std::get_if<LimitCommand>(&command)) return !limit->changes();
   return std::holds_alternative<LsCommand>(command) ||
          std::holds_alternative<GetCommand>(command) ||
          std::holds_alternative<InfoCommand>(command) ||
          std::holds_alternative<CheckCommand>(command);
+}
+
+bool creates_file(const Command& command) noexcept {
+  if (const auto* limit = std::get_if<LimitCommand>(&command)) return limit->changes();
+  return std::holds_alternative<PutCommand>(command);
 }
 
 int run(Context& context, const Command& command) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <variant>
 
+#include "blobcache/sqlite_store.hpp"
 #include "blobcache/store.hpp"
 
 #include "report.hpp"
@@ -54,11 +55,31 @@ struct CheckCommand {
   bool deep = false;
 };
 
+struct StatsCommand {
+  bool zero = false;  // reset_stats() first: the counters are printed as zeros
+};
+// Sets the fields given and keeps the others as the file holds them; with
+// none given (and not `none`) it only prints the limits. Values are checked
+// by SqliteStore::set_limits (the command line checks them before too).
+struct LimitCommand {
+  std::optional<std::int64_t> max_bytes;  // 0: no bound
+  std::optional<std::int64_t> max_entries;
+  std::optional<EvictionPolicy> eviction;
+  bool none = false;  // both bounds 0 (the eviction policy is kept)
+  bool changes() const noexcept { return max_bytes || max_entries || eviction || none; }
+};
+struct TrimCommand {};
+struct CompactCommand {};
+
 using Command = std::variant<LsCommand, GetCommand, PutCommand, RmCommand, RmNsCommand,
-                             CleanCommand, InfoCommand, CheckCommand>;
+                             CleanCommand, InfoCommand, CheckCommand, StatsCommand, LimitCommand,
+                             TrimCommand, CompactCommand>;
 
 // True for the commands that never write (and so need no writable store).
 bool is_read_only(const Command& command) noexcept;
+// True for the commands that may create a missing cache file: put, and a
+// limit that sets something (bounding a cache before its first use).
+bool creates_file(const Command& command) noexcept;
 
 struct Context {
   Store& store;
@@ -69,6 +90,10 @@ struct Context {
   std::ostream& err;      // diagnostics and the progress bar
   TimePoint now;          // one instant per run: ages and expiry are judged against it
   bool progress = false;  // draw a progress bar on err (err is a terminal)
+  // `store` itself when it is a SqliteStore, else null: limit, trim and
+  // compact need it and fail with Errc::unsupported without it; stats and
+  // info show its eviction policy.
+  SqliteStore* sqlite = nullptr;
 };
 
 // Runs `command`; returns its exit code. Failures are reported through

@@ -46,6 +46,17 @@ std::string format_size(std::int64_t bytes) {
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + kUnits.at(unit);
 }
 
+std::string format_percent(double part, double whole) {
+  if (whole == 0) return "-";
+  const auto tenths = std::llround(part / whole * 1000.0);
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " %";
+}
+
+std::string_view eviction_name(EvictionPolicy policy) noexcept {
+  return policy == EvictionPolicy::least_recently_used ? "least_recently_used"
+                                                       : "least_recently_stored";
+}
+
 std::string format_duration(Duration d) {
   if (d < Duration::zero()) {
     // -(min) overflows; a duration that long is 292 years anyway.

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/sqlite_store.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache::tool {
@@ -23,6 +24,13 @@ std::string format_duration(Duration d);
 // seconds, up to 9): "2026-01-02T03:04:05.25Z". Round-trips through
 // parse_time().
 std::string format_time(TimePoint t);
+
+// `part` as a percentage of `whole` with one decimal, "75.0 %"; "-" when
+// `whole` is 0.
+std::string format_percent(double part, double whole);
+
+// "least_recently_stored", "least_recently_used": the names the API uses.
+std::string_view eviction_name(EvictionPolicy policy) noexcept;
 
 // Columns aligned on display width (UTF-8 code points). Cells are printed
 // with ASCII control characters replaced by '?' so that a stored content

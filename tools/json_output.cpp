@@ -19,6 +19,12 @@ nlohmann::json meta_json(const Meta& meta) {
   };
 }
 
+nlohmann::json limits_json(const Limits& limits) {
+  return {{"max_bytes", limits.max_bytes},
+          {"max_entries", limits.max_entries},
+          {"eviction", eviction_name(limits.eviction)}};
+}
+
 double seconds_json(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 void print_json(std::ostream& out, const nlohmann::json& document) {

@@ -8,6 +8,7 @@
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 
+#include "blobcache/sqlite_store.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache::tool {
@@ -15,6 +16,10 @@ namespace blobcache::tool {
 // {"size", "updated_at", "expires_at" (null when none), "etag",
 //  "content_type", "metadata": {name: value}}
 nlohmann::json meta_json(const Meta& meta);
+
+// {"max_bytes", "max_entries" (0: no bound, as in Limits), "eviction"
+//  ("least_recently_stored" or "least_recently_used")}
+nlohmann::json limits_json(const Limits& limits);
 
 // A duration in seconds, keeping nanosecond precision as far as a double can.
 double seconds_json(Duration d);

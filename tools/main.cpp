@@ -16,12 +16,11 @@ namespace {
 
 using namespace blobcache;
 
-// Every command but a writable put needs an existing file: opening creates
-// a missing one, and `blobcache ls` with a mistyped --db should say so
-// instead of leaving an empty cache file behind.
+// Every command but a writable put or limit needs an existing file: opening
+// creates a missing one, and `blobcache ls` with a mistyped --db should say
+// so instead of leaving an empty cache file behind.
 bool needs_existing_file(const tool::Invocation& invocation) {
-  return invocation.globals.read_only ||
-         !std::holds_alternative<tool::PutCommand>(invocation.command);
+  return invocation.globals.read_only || !tool::creates_file(invocation.command);
 }
 
 int run(const tool::Invocation& invocation) {
@@ -60,6 +59,7 @@ int run(const tool::Invocation& invocation) {
         .err = std::cerr,
         .now = std::chrono::system_clock::now(),
         .progress = ::isatty(STDERR_FILENO) == 1,
+        .sqlite = &store,
     };
     return tool::run(context, invocation.command);
   } catch (const std::exception& error) {

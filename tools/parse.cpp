@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "format.hpp"
@@ -77,6 +78,73 @@ std::string exact_duration(Duration d) {
   fail("duration", text, "too large (at most " + exact_duration(Duration::max()) + ")");
 }
 
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+// Reads the digits at `pos` as a number, advancing `pos`; nullopt when there
+// are none. Calls too_large(text) when the number exceeds an int64.
+std::optional<std::int64_t> read_whole(std::string_view text, std::size_t& pos,
+                                       void (*too_large)(std::string_view)) {
+  const std::size_t start = pos;
+  std::int64_t value = 0;
+  while (pos < text.size() && is_digit(text[pos])) {
+    const int digit = text[pos] - '0';
+    if (value > (kInt64Max - digit) / 10) too_large(text);
+    value = value * 10 + digit;
+    ++pos;
+  }
+  if (pos == start) return std::nullopt;
+  return value;
+}
+
+[[noreturn]] void size_too_large(std::string_view text) {
+  fail("size", text, "too large (at most " + std::to_string(kInt64Max) + " bytes)");
+}
+
+[[noreturn]] void count_too_large(std::string_view text) {
+  fail("count", text, "too large (at most " + std::to_string(kInt64Max) + ")");
+}
+
+struct SizeUnit {
+  std::string_view name;  // lowercase: units are read in any case
+  std::int64_t bytes;
+};
+
+constexpr std::int64_t kKiB = 1024;
+constexpr std::array kSizeUnits{
+    SizeUnit{"", 1},
+    SizeUnit{"b", 1},
+    SizeUnit{"k", kKiB},
+    SizeUnit{"kib", kKiB},
+    SizeUnit{"kb", 1'000},
+    SizeUnit{"m", kKiB* kKiB},
+    SizeUnit{"mib", kKiB* kKiB},
+    SizeUnit{"mb", 1'000'000},
+    SizeUnit{"g", kKiB* kKiB* kKiB},
+    SizeUnit{"gib", kKiB* kKiB* kKiB},
+    SizeUnit{"gb", 1'000'000'000},
+    SizeUnit{"t", kKiB* kKiB* kKiB* kKiB},
+    SizeUnit{"tib", kKiB* kKiB* kKiB* kKiB},
+    SizeUnit{"tb", 1'000'000'000'000},
+};
+
+// The unit named by `name` (any case), or null.
+const SizeUnit* find_size_unit(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  for (const SizeUnit& unit : kSizeUnits) {
+    if (unit.name == lower) return &unit;
+  }
+  return nullptr;
+}
+
+// Rejects a leading sign with a message saying what is wrong with it.
+void refuse_sign(std::string_view what, std::string_view text) {
+  if (text.starts_with('-')) fail(what, text, "must not be negative");
+  if (text.starts_with('+')) fail(what, text, "expected digits, without a sign");
+}
+
 }  // namespace
 
 std::string representable_times() {
@@ -97,20 +165,15 @@ TimePoint expiry_after(TimePoint now, Duration ttl) {
 Duration parse_duration(std::string_view text) {
   if (text.empty()) fail("duration", text, "empty");
   if (text == "0") return Duration{0};
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   std::int64_t total = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
     // <digits>[.<digits>]: the integer and fraction are kept apart so that
     // "1.5h" is exact and large values are checked for overflow.
     const std::size_t start = pos;
-    std::int64_t whole = 0;
-    while (pos < text.size() && is_digit(text[pos])) {
-      if (whole > (kMax - 9) / 10) duration_too_large(text);
-      whole = whole * 10 + (text[pos] - '0');
-      ++pos;
-    }
-    const bool has_whole = pos > start;
+    const std::optional<std::int64_t> read = read_whole(text, pos, duration_too_large);
+    const bool has_whole = read.has_value();
+    const std::int64_t whole = read.value_or(0);
     std::string_view fraction;
     if (pos < text.size() && text[pos] == '.') {
       const std::size_t fraction_start = ++pos;
@@ -134,7 +197,7 @@ Duration parse_duration(std::string_view text) {
     }
     pos += unit->name.size();
 
-    if (whole > kMax / unit->nanoseconds) duration_too_large(text);
+    if (whole > kInt64Max / unit->nanoseconds) duration_too_large(text);
     std::int64_t term = whole * unit->nanoseconds;
     // The fraction in nanoseconds, digit by digit: digit * unit / 10^k.
     std::int64_t scale = unit->nanoseconds;
@@ -143,7 +206,7 @@ Duration parse_duration(std::string_view text) {
       if (scale == 0) break;  // finer than a nanosecond
       term += (digit - '0') * scale;
     }
-    if (term > kMax - total) duration_too_large(text);
+    if (term > kInt64Max - total) duration_too_large(text);
     total += term;
   }
   return Duration{total};
@@ -221,6 +284,58 @@ TimePoint parse_time(std::string_view text) {
     fail("time", text, "outside the times blobcache can represent (" + representable_times() + ")");
   }
   return TimePoint{Duration{ticks}};
+}
+
+std::int64_t parse_size(std::string_view text) {
+  if (text.empty()) fail("size", text, "empty");
+  refuse_sign("size", text);
+  std::size_t pos = 0;
+  const std::optional<std::int64_t> whole = read_whole(text, pos, size_too_large);
+  std::string_view fraction;
+  if (pos < text.size() && text[pos] == '.') {
+    const std::size_t fraction_start = ++pos;
+    while (pos < text.size() && is_digit(text[pos])) ++pos;
+    fraction = text.substr(fraction_start, pos - fraction_start);
+  }
+  if (!whole && fraction.empty()) fail("size", text, "expected a number");
+  const SizeUnit* unit = find_size_unit(text.substr(pos));
+  if (unit == nullptr) {
+    fail("size", text,
+         "unknown unit \"" + std::string(text.substr(pos)) +
+             "\" (B; K, M, G, T or KiB, MiB, GiB, TiB: powers of 1024; KB, MB, GB, TB: powers "
+             "of 1000)");
+  }
+  if (!fraction.empty() && unit->bytes == 1) fail("size", text, "a byte count is a whole number");
+
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(whole.value_or(0), unit->bytes, &bytes)) size_too_large(text);
+  // The fraction's bytes rounded down, exactly for any number of digits:
+  // Horner's rule from the last digit, part = (digit * unit + part) / 10,
+  // where dropping each step's remainder never changes the final floor.
+  std::int64_t part = 0;
+  for (auto digit = fraction.rbegin(); digit != fraction.rend(); ++digit) {
+    part = ((*digit - '0') * unit->bytes + part) / 10;
+  }
+  if (__builtin_add_overflow(bytes, part, &bytes)) size_too_large(text);
+  return bytes;
+}
+
+std::int64_t parse_count(std::string_view text) {
+  if (text.empty()) fail("count", text, "empty");
+  refuse_sign("count", text);
+  std::size_t pos = 0;
+  const std::optional<std::int64_t> value = read_whole(text, pos, count_too_large);
+  if (!value || pos != text.size()) fail("count", text, "expected a whole number (digits only)");
+  return *value;
+}
+
+EvictionPolicy parse_eviction(std::string_view text) {
+  if (text == "lru" || text == "least_recently_used") return EvictionPolicy::least_recently_used;
+  if (text == "lrs" || text == "least_recently_stored") {
+    return EvictionPolicy::least_recently_stored;
+  }
+  fail("eviction", text,
+       "unknown policy; expected lru (least_recently_used) or lrs (least_recently_stored)");
 }
 
 }  // namespace blobcache::tool

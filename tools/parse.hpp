@@ -1,14 +1,16 @@
-// Parsing of the tool's duration and time arguments.
+// Parsing of the tool's duration, time, size and count arguments.
 //
-// Both throw ParseError (a std::invalid_argument) whose what() names the
+// Each throws ParseError (a std::invalid_argument) whose what() names the
 // offending text and the rule it breaks; the caller turns it into a usage
 // error (exit code 2).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "blobcache/sqlite_store.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache::tool {
@@ -41,5 +43,22 @@ std::string representable_times();
 // now + ttl, for put --ttl. Throws ParseError naming the ttl and the
 // representable range when the sum is outside it; never overflows.
 TimePoint expiry_after(TimePoint now, Duration ttl);
+
+// A size in bytes: a whole number with an optional unit, "16384", "500M",
+// "64KiB", "2GB", or a decimal fraction with a unit, "1.5G" (rounded down to
+// whole bytes). Units, in any case: B; K, M, G, T and KiB, MiB, GiB, TiB are
+// powers of 1024 (as the tool prints sizes, and as dd and sort -S read
+// them); KB, MB, GB, TB are powers of 1000. Throws ParseError for a negative
+// size, an unknown unit, anything else that is not a size, and a size
+// above 9223372036854775807 bytes (what an int64 holds).
+std::int64_t parse_size(std::string_view text);
+
+// A whole number of things, "1000" (no unit, no sign). Throws ParseError for
+// anything else, and above 9223372036854775807.
+std::int64_t parse_count(std::string_view text);
+
+// "lru" or "least_recently_used", "lrs" or "least_recently_stored". Throws
+// ParseError naming the accepted names for anything else.
+EvictionPolicy parse_eviction(std::string_view text);
 
 }  // namespace blobcache::tool

@@ -103,6 +103,16 @@ struct SqliteOptions {
   // in the file at open (as set_limits() does), so every process that opens
   // it honours the same limits; not allowed with read_only.
   std::optional<Limits> limits;
+  // Bytes of recently read values (with their metadata, and keys found
+  // absent) the store keeps in memory, so that gets of them read nothing
+  // from the file; 0: none. Values over 256 KiB (or 1/16 of this) are never
+  // kept. Exact across threads and processes: every write of every process
+  // logs the keys it changes in "<path>-changes" (a small file beside the
+  // database, like -wal and -shm) before it commits, and a get consults
+  // that log first, so it never returns a value another writer has
+  // replaced. Needs write access to the folder the first time (a read-only
+  // store without that file keeps nothing in memory).
+  std::size_t memory_cache_bytes = std::size_t{32} << 20;
 };
 
 // Thread-safe: each thread uses its own pooled connection, so readers run in

@@ -81,7 +81,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     // transaction itself wrote.
     "SELECT id, size FROM entries WHERE used_at IS NOT NULL ORDER BY used_at, id LIMIT ?1"
     " OFFSET ?2",
-    "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at",
+    "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at, key",
     // One row per namespace, adding a transaction's changes.
     "INSERT INTO usage(ns, entries, bytes, expiring, next_expiry, hits, misses, evictions,"
     " expirations) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"

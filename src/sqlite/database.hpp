@@ -11,8 +11,10 @@
 
 #include "blobcache/sqlite_store.hpp"
 
+#include "sqlite/change_log.hpp"
 #include "sqlite/connection_pool.hpp"
 #include "sqlite/maintenance.hpp"
+#include "sqlite/memory_tier.hpp"
 #include "sqlite/sqlite_error.hpp"
 #include "sqlite/tallies.hpp"
 #include "sqlite/tuning.hpp"
@@ -25,6 +27,8 @@ namespace blobcache::detail {
 struct Probes {
   // Gets served through a mapped connection.
   std::atomic<std::uint64_t> mapped_gets{0};
+  // Gets served from the memory tier.
+  std::atomic<std::uint64_t> tier_hits{0};
   // Run by a get between its size probe and the mapped read. Not
   // synchronized: set it only while no get runs.
   std::function<void()> after_size_probe;
@@ -77,6 +81,10 @@ class Database {
 
   // What reads counted and not yet written.
   Tallies& tallies() noexcept { return tallies_; }
+  // The log of changed keys every writer appends to, and the values this
+  // store keeps in memory; both null when the store keeps nothing there.
+  ChangeLog* change_log() noexcept { return change_log_.get(); }
+  MemoryTier* memory_tier() noexcept { return memory_tier_.get(); }
   // The store's background thread; null for a read-only store.
   Maintenance* maintenance() noexcept { return maintenance_.get(); }
 
@@ -123,6 +131,8 @@ class Database {
   // when those are off. A BlobReader never leases one: mapped pages count
   // in RSS, and a stream must stay small.
   std::unique_ptr<ConnectionPool> mapped_pool_;
+  std::unique_ptr<ChangeLog> change_log_;
+  std::unique_ptr<MemoryTier> memory_tier_;  // after the log it reads
   std::int64_t mapped_get_min_bytes_ = std::numeric_limits<std::int64_t>::max();
 };
 

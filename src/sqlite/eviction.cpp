@@ -44,10 +44,12 @@ bool evict(WriteContext& context, std::int64_t id, Excess& excess) {
   const std::string ns = remove->getColumn(0).getString();
   const std::int64_t size = remove->getColumn(1).getInt64();
   const bool expiring = !remove->isColumnNull(2);
+  const std::string key = remove->getColumn(3).getString();
   while (remove->executeStep()) {
   }
   context.usage.removed(ns, size, expiring);
   context.usage.evicted(ns);
+  context.changed(ns, key);
   excess.entries -= 1;
   excess.bytes -= size;
   return true;

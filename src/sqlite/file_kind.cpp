@@ -32,6 +32,8 @@ std::int64_t size_of(const std::string& path) {
   return status.st_size;
 }
 
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
 std::uint32_t big_endian_u32(const std::array<unsigned char, kHeaderBytes>& header,
                              std::size_t at) {
   return (std::uint32_t{header.at(at)} << 24) | (std::uint32_t{header.at(at + 1)} << 16) |
@@ -117,7 +119,14 @@ FileKind recognise(const std::filesystem::path& file) {
   if (application_id != 0) {
     return {.is = FileKind::Is::foreign, .reason = foreign_id(application_id)};
   }
-  return probe_with_sqlite(file, wal_size > 0);
+  FileKind kind = probe_with_sqlite(file, wal_size > 0);
+  if (wal_size <= 0 && kind.is != FileKind::Is::blobcache && kind.is != FileKind::Is::locked &&
+      (exists(file.string() + "-wal") || exists(file.string() + "-shm"))) {
+    // A writer started meanwhile: the main file alone may be half a
+    // checkpoint. Ask again through the WAL, under SQLite's locks.
+    kind = probe_with_sqlite(file, true);
+  }
+  return kind;
 }
 
 }  // namespace blobcache::detail

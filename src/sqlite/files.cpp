@@ -183,7 +183,7 @@ std::filesystem::path quarantine_files(const std::filesystem::path& file) {
   for (int n = 1; ::access(target.c_str(), F_OK) == 0; ++n) {
     target = file.string() + ".corrupt-" + stamp.data() + "-" + std::to_string(n);
   }
-  for (const char* suffix : {"-wal", "-shm"}) {
+  for (const char* suffix : {"-wal", "-shm", "-changes"}) {
     const std::string from = file.string() + suffix;
     if (::rename(from.c_str(), (target + suffix).c_str()) != 0 && errno != ENOENT) {
       fail("quarantining " + from, file, errno);

@@ -51,9 +51,9 @@ enum class ReadOnlyOpen {
 // immutable would ignore, and replaying it needs write access.
 ReadOnlyOpen read_only_open_mode(const std::filesystem::path& file);
 
-// Renames `file` and its -wal/-shm to "<file>.corrupt-<UTC YYYYMMDDTHHMMSSZ>"
-// (plus -wal/-shm) beside it and returns the new name of the file. Throws
-// Error(io) when the rename fails.
+// Renames `file` and its -wal/-shm/-changes to
+// "<file>.corrupt-<UTC YYYYMMDDTHHMMSSZ>" (plus the suffix) beside it and returns the new name of
+// the file. Throws Error(io) when the rename fails.
 std::filesystem::path quarantine_files(const std::filesystem::path& file);
 
 }  // namespace blobcache::detail

@@ -1,6 +1,7 @@
 // Opening a store's file: recognise it, create or migrate its schema, check
 // it, and set a damaged one aside. Nothing is written to a file before it is
 // known to be blobcache's (or new).
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <unistd.h>
@@ -50,6 +51,16 @@ class DatabaseOpener {
       mapped.cell_size_check = false;
       db_.mapped_pool_ = std::make_unique<ConnectionPool>(std::move(mapped));
       db_.mapped_get_min_bytes_ = config.tuning.mapped_get_min_bytes;
+    }
+    // Writers log their changes whether or not this store keeps values in
+    // memory: other processes' stores may. An immutable open has no writers
+    // to hear of, and no log.
+    if (!immutable) db_.change_log_ = ChangeLog::open(options_.path, !options_.read_only);
+    if (db_.change_log_ && options_.memory_cache_bytes > 0) {
+      const std::size_t max_value =
+          std::min(config.tuning.memory_tier_max_value, options_.memory_cache_bytes / 16);
+      db_.memory_tier_ =
+          std::make_unique<MemoryTier>(options_.memory_cache_bytes, max_value, *db_.change_log_);
     }
   }
 

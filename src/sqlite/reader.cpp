@@ -105,6 +105,27 @@ void Reader::count(std::string_view ns, std::string_view key, bool found) {
 }
 
 std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
+  MemoryTier* tier = db_->memory_tier();
+  if (tier == nullptr) return read_file(ns, key);
+  const std::uint64_t hash = key_hash(ns, key);
+  if (const auto kept = tier->find(ns, key, hash)) {
+    db_->probes().tier_hits.fetch_add(1, std::memory_order_relaxed);
+    count(ns, key, kept->blob != nullptr);
+    if (!kept->blob) return std::nullopt;
+    return *kept->blob;
+  }
+  const std::optional<std::uint64_t> ticket = tier->ticket(ns, hash);
+  std::optional<Blob> read = read_file(ns, key);
+  if (!ticket) return read;
+  if (!read) {
+    tier->insert(ns, key, hash, nullptr, *ticket);
+  } else if (read->data.size() <= tier->max_value()) {
+    tier->insert(ns, key, hash, std::make_shared<const Blob>(*read), *ticket);
+  }
+  return read;
+}
+
+std::optional<Blob> Reader::read_file(std::string_view ns, std::string_view key) {
   const Where where = db_->where("get", ns, key);
   const std::int64_t min_mapped = db_->mapped_get_min_bytes();
   Route route = db_->maps_big_gets() && last_get_big_.load(std::memory_order_relaxed)

@@ -33,6 +33,9 @@ class Reader {
   Limits limits();
 
  private:
+  // The get itself, from the file (the memory tier, when there is one, is
+  // asked before).
+  std::optional<Blob> read_file(std::string_view ns, std::string_view key);
   // Counts a get or open of (ns, key) that found the entry or not.
   void count(std::string_view ns, std::string_view key, bool found);
 

@@ -69,6 +69,8 @@ struct Tuning {
   int trim_high = 950;
   int trim_low = 900;
   std::size_t trim_batch = 256;
+  // The largest value the memory tier keeps (SqliteOptions::memory_cache_bytes).
+  std::size_t memory_tier_max_value = 256 * 1024;
   // The SQLite VFS every connection of the store opens with (empty: the
   // default). A seam for tests that inject faults (tests/support).
   std::string vfs;

@@ -8,6 +8,7 @@
 
 #include "blobcache/sqlite_store.hpp"
 
+#include "sqlite/change_log.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/usage.hpp"
 
@@ -24,6 +25,15 @@ struct WriteContext {
   UsageDelta usage;
   // The entries the operation wrote: eviction never takes them.
   std::vector<std::int64_t> written;
+  // What it changed that readers may keep in memory, for the ChangeLog.
+  std::vector<Change> changes;
+
+  void changed(std::string_view ns, std::string_view key) {
+    changes.push_back({.kind = Change::Kind::key, .value = key_hash(ns, key)});
+  }
+  void changed_namespace(std::string_view ns) {
+    changes.push_back({.kind = Change::Kind::space, .value = namespace_hash(ns)});
+  }
 
   // entries.used_at for an entry written now: its place in the eviction
   // order, or nullopt (NULL) when the store has no limits.

@@ -95,6 +95,7 @@ std::int64_t insert_entry(WriteContext& context, std::string_view ns, std::strin
   if (!ns.empty()) {
     context.usage.added(ns, meta.size, expiry_of(meta));
     context.written.push_back(id);
+    context.changed(ns, key);
   }
   return id;
 }
@@ -106,6 +107,7 @@ void delete_entry(WriteContext& context, std::string_view ns, std::string_view k
   bind_text(*erase, 2, key);
   while (erase->executeStep()) {  // RETURNING: the deleted row, if there was one
     context.usage.removed(ns, erase->getColumn(1).getInt64(), !erase->isColumnNull(2));
+    context.changed(ns, key);
   }
 }
 
@@ -156,8 +158,8 @@ void check_condition(const std::optional<Existing>& existing, const PutOptions& 
 }
 
 // Updates the row of an entry being replaced with `meta`, in place.
-void replace_entry(WriteContext& context, std::string_view ns, const Existing& existing,
-                   const Meta& meta, const Bytes& encoded_metadata) {
+void replace_entry(WriteContext& context, std::string_view ns, std::string_view key,
+                   const Existing& existing, const Meta& meta, const Bytes& encoded_metadata) {
   StatementUse update(context.connection, Sql::replace_entry);
   update->bind(1, existing.id);
   bind_meta(*update, 2, meta, encoded_metadata);
@@ -166,6 +168,7 @@ void replace_entry(WriteContext& context, std::string_view ns, const Existing& e
   context.usage.removed(ns, existing.size, existing.expiring);
   context.usage.added(ns, meta.size, expiry_of(meta));
   context.written.push_back(existing.id);
+  context.changed(ns, key);
 }
 
 // REQUIRES: a write transaction (context).
@@ -179,7 +182,7 @@ void write_entry(WriteContext& context, std::string_view ns, std::string_view ke
     // Same id: the chunk rowids are the same, so each new chunk replaces
     // the old one of its seq, and what a shorter value leaves goes.
     id = existing->id;
-    replace_entry(context, ns, *existing, meta, value.encoded_metadata);
+    replace_entry(context, ns, key, *existing, meta, value.encoded_metadata);
     StatementUse trim(context.connection, Sql::delete_chunks_from);
     trim->bind(1, id);
     trim->bind(2, gsl::narrow<std::int64_t>(value.checksums.size()));
@@ -214,6 +217,24 @@ std::int64_t age_cutoff(std::int64_t now, Duration ttl) noexcept {
   }
   return now - span;
 }
+
+// Logs a transaction's changes in the ChangeLog for its lifetime: `begin`
+// and the changes when made, `end` when destroyed (after the commit, or the
+// rollback an exception brings).
+class LoggedTransaction {
+ public:
+  LoggedTransaction(ChangeLog* log, std::span<const Change> changes) noexcept
+      : log_(changes.empty() ? nullptr : log), id_(log_ ? log_->begin(changes) : 0) {}
+  ~LoggedTransaction() {
+    if (log_) log_->end(id_);
+  }
+  LoggedTransaction(const LoggedTransaction&) = delete;
+  LoggedTransaction& operator=(const LoggedTransaction&) = delete;
+
+ private:
+  ChangeLog* log_;
+  std::uint64_t id_;
+};
 
 template <typename WhereOf>
 Where where_now(const WhereOf& where) {
@@ -275,6 +296,8 @@ auto Writer::transact(const WhereOf& where, Body&& body) {
         const bool trim = bounded(context.limits) &&
                           !fits(context, fit_of(context.limits, db_->tuning().trim_high));
         context.usage.apply(context.connection);
+        // Logged before the commit, ended after it (change_log.hpp).
+        const LoggedTransaction logged(db_->change_log(), context.changes);
         transaction.commit();
         if (trim) {
           db_->trim_wanted().store(true, std::memory_order_relaxed);
@@ -401,6 +424,7 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
       }
       context.usage.added(ns, size, expiry_of(meta));
       context.written.push_back(staging_id);
+      context.changed(ns, key);
       return meta;
     });
   } catch (...) {
@@ -422,6 +446,7 @@ void Writer::erase_namespace(std::string_view ns) {
     bind_text(*erase, 1, ns);
     erase->exec();
     context.usage.cleared(ns, gone.entries, gone.bytes, gone.expiring);
+    context.changed_namespace(ns);
   });
 }
 
@@ -439,7 +464,10 @@ std::size_t Writer::erase_expired(std::string_view ns, TimePoint now, Duration t
       context.usage.removed(ns, erase->getColumn(0).getInt64(), !erase->isColumnNull(1));
       ++erased;
     }
-    if (erased > 0) context.usage.expired(ns, erased);
+    if (erased > 0) {
+      context.usage.expired(ns, erased);
+      context.changed_namespace(ns);
+    }
     return erased;
   });
 }

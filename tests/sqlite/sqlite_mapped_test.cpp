@@ -1,6 +1,7 @@
 // Gets of big values go through a mapped connection (Tuning::
 // mapped_get_min_bytes): same bytes, same corruption checks, one snapshot,
-// and never for a streaming reader.
+// and never for a streaming reader. The stores here keep nothing in memory
+// (memory_cache_bytes = 0): every get reads the file.
 #include <SQLiteCpp/Database.h>
 #include <algorithm>
 #include <atomic>
@@ -46,7 +47,7 @@ std::unique_ptr<SqliteStore> open_mapping(const std::filesystem::path& file,
                                           std::int64_t min_bytes) {
   detail::Tuning tuning;
   tuning.mapped_get_min_bytes = min_bytes;
-  return detail::SqliteStoreAccess::open({.path = file}, tuning);
+  return detail::SqliteStoreAccess::open({.path = file, .memory_cache_bytes = 0}, tuning);
 }
 
 // Whether this process has `file` mapped (SQLite maps it on a connection
@@ -69,7 +70,7 @@ TEST_CASE("values at and above the threshold come back byte-identical through th
   REQUIRE(threshold <= kChunk);
   const test::TempDir dir;
   const auto file = dir / "mapped.db";
-  SqliteStore store({.path = file});
+  SqliteStore store({.path = file, .memory_cache_bytes = 0});
   store.put("ns", "small", std::string_view("tiny"));
   const std::size_t size = GENERATE_COPY(threshold - 1, threshold, threshold + 1, kChunk - 1,
                                          kChunk, kChunk + 1, 3 * kChunk, 3 * kChunk + 17);
@@ -122,7 +123,7 @@ TEST_CASE("an empty value and a missing key through the mapped path", "[sqlite][
 TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][mapped][corrupt]") {
   const test::TempDir dir;
   const auto file = dir / "rot.db";
-  SqliteStore store({.path = file});
+  SqliteStore store({.path = file, .memory_cache_bytes = 0});
   store.put("ns", "k", pattern(3 * kChunk + 5, 4));
   store.put("ns", "ok", pattern(kChunk, 5));
   {
@@ -169,8 +170,10 @@ TEST_CASE("an entry replaced between the size probe and the mapped read comes ba
           "[sqlite][mapped][snapshot]") {
   const test::TempDir dir;
   const auto file = dir / "race.db";
-  SqliteStore store({.path = file});
-  SqliteStore other({.path = file});  // another connection set, as another process would have
+  SqliteStore store({.path = file, .memory_cache_bytes = 0});
+  SqliteStore other(
+      {.path = file,
+       .memory_cache_bytes = 0});  // another connection set, as another process would have
   const Bytes first = pattern(kChunk + 300, 1);
   store.put("ns", "k", first);
   store.put("ns", "small", std::string_view("s"));
@@ -205,11 +208,11 @@ TEST_CASE("gets beside a writer replacing a big value never return a mix",
   const auto file = dir / "mix.db";
   const Bytes a = pattern(2 * kChunk + 1000, 7);
   const Bytes b = pattern(3 * kChunk - 1000, 8);
-  SqliteStore store({.path = file});
+  SqliteStore store({.path = file, .memory_cache_bytes = 0});
   store.put("ns", "k", a);
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    SqliteStore other({.path = file});
+    SqliteStore other({.path = file, .memory_cache_bytes = 0});
     for (int i = 0; !stop.load(); ++i) other.put("ns", "k", i % 2 == 0 ? b : a);
   });
   int seen_a = 0;
@@ -238,7 +241,7 @@ TEST_CASE("open() streams without mapping the file; a read-only store maps its g
   const auto file = dir / "stream.db";
   const Bytes value = pattern(4 * kChunk + 3, 9);
   {
-    SqliteStore store({.path = file});
+    SqliteStore store({.path = file, .memory_cache_bytes = 0});
     store.put("ns", "k", value);
     auto reader = store.open("ns", "k");
     REQUIRE(reader != nullptr);
@@ -251,7 +254,7 @@ TEST_CASE("open() streams without mapping the file; a read-only store maps its g
     CHECK(read_back == value);
     CHECK_FALSE(file_is_mapped(file));
   }
-  SqliteStore store({.path = file, .read_only = true});
+  SqliteStore store({.path = file, .read_only = true, .memory_cache_bytes = 0});
   const std::uint64_t mapped_before = mapped_gets(store);
   CHECK(store.get("ns", "k")->data == value);
   CHECK(mapped_gets(store) - mapped_before == 1);

@@ -161,7 +161,10 @@ TEST_CASE("erase_expired and erase_namespace are single indexed statements", "[s
   }
 }
 
-TEST_CASE("the folder holds only the database and SQLite's -wal/-shm", "[sqlite][files]") {
+TEST_CASE(
+    "the folder holds only the database, SQLite's -wal/-shm and the change log, and only "
+    "the database once the store is closed",
+    "[sqlite][files]") {
   const test::TempDir dir;
   const auto folder = dir / "cache";
   const auto file = folder / "blobcache.db";
@@ -179,10 +182,9 @@ TEST_CASE("the folder holds only the database and SQLite's -wal/-shm", "[sqlite]
     store.erase_expired("ns", TimePoint::max(), 1s);
     store.erase_namespace("ns");
     const auto names = names_in(folder);
-    CHECK(std::includes(
-        std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.begin(),
-        std::set<std::string>{"blobcache.db", "blobcache.db-wal", "blobcache.db-shm"}.end(),
-        names.begin(), names.end()));
+    const std::set<std::string> allowed = {"blobcache.db", "blobcache.db-wal", "blobcache.db-shm",
+                                           "blobcache.db-changes"};
+    CHECK(std::includes(allowed.begin(), allowed.end(), names.begin(), names.end()));
   }
   CHECK(names_in(folder) == std::set<std::string>{"blobcache.db"});
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") == 0);

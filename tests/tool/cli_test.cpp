@@ -217,7 +217,9 @@ TEST_CASE("--help works on the tool and on every command", "[tool][cli]") {
       std::vector<std::string>{"get", "-h"}, std::vector<std::string>{"put", "--help"},
       std::vector<std::string>{"rm", "--help"}, std::vector<std::string>{"rm-ns", "--help"},
       std::vector<std::string>{"clean", "--help"}, std::vector<std::string>{"info", "--help"},
-      std::vector<std::string>{"check", "--help"});
+      std::vector<std::string>{"check", "--help"}, std::vector<std::string>{"stats", "--help"},
+      std::vector<std::string>{"limit", "--help"}, std::vector<std::string>{"trim", "--help"},
+      std::vector<std::string>{"compact", "--help"});
   CAPTURE(args);
   const Parsed parsed = parse(args);
   CHECK_FALSE(parsed.result.invocation);
@@ -234,6 +236,116 @@ TEST_CASE("the cache file comes from --db, then $BLOBCACHE_DB, then the default"
   ::setenv("XDG_CACHE_HOME", "/xdg", 1);
   CHECK(resolve_db_path(GlobalOptions{}) == "/xdg/blobcache/blobcache.db");
   ::unsetenv("BLOBCACHE_DB");
+}
+
+// ---- stats, limit, trim, compact (issue 12) ----
+
+Command parsed_command(const std::vector<std::string>& args) {
+  const Parsed parsed = parse(args);
+  INFO(parsed.err);
+  REQUIRE(parsed.result.invocation);
+  return parsed.result.invocation->command;
+}
+
+TEST_CASE("stats, trim and compact parse", "[tool][cli]") {
+  CHECK_FALSE(std::get<StatsCommand>(parsed_command({"stats"})).zero);
+  CHECK(std::get<StatsCommand>(parsed_command({"stats", "--zero"})).zero);
+  CHECK(std::get<StatsCommand>(parsed_command({"stats", "-z", "--json"})).zero);
+  CHECK(std::holds_alternative<TrimCommand>(parsed_command({"trim"})));
+  CHECK(std::holds_alternative<CompactCommand>(parsed_command({"--db", "/x.db", "compact"})));
+  // Only stats without --zero and limit without options are read-only.
+  CHECK(is_read_only(parsed_command({"stats"})));
+  CHECK_FALSE(is_read_only(parsed_command({"stats", "--zero"})));
+  CHECK(is_read_only(parsed_command({"limit"})));
+  CHECK_FALSE(is_read_only(parsed_command({"limit", "--none"})));
+  CHECK_FALSE(is_read_only(parsed_command({"trim"})));
+  CHECK_FALSE(is_read_only(parsed_command({"compact"})));
+  // A limit that sets something may create the file, like put.
+  CHECK(creates_file(parsed_command({"limit", "--max-entries", "10"})));
+  CHECK(creates_file(parsed_command({"put", "ns", "k"})));
+  CHECK_FALSE(creates_file(parsed_command({"limit"})));
+  CHECK_FALSE(creates_file(parsed_command({"stats"})));
+  CHECK_FALSE(creates_file(parsed_command({"trim"})));
+}
+
+TEST_CASE("limit reads sizes, counts and policies into the Command", "[tool][cli]") {
+  const auto limit = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "limit");
+    return std::get<LimitCommand>(parsed_command(args));
+  };
+  const LimitCommand none_given = limit({});
+  CHECK_FALSE(none_given.changes());
+  CHECK_FALSE(none_given.max_bytes);
+
+  const LimitCommand all =
+      limit({"--max-bytes", "500M", "--max-entries", "1000", "--eviction", "lru"});
+  CHECK(all.max_bytes == std::int64_t{500} << 20);
+  CHECK(all.max_entries == 1000);
+  CHECK(all.eviction == EvictionPolicy::least_recently_used);
+  CHECK_FALSE(all.none);
+
+  CHECK(limit({"--max-bytes", "16384"}).max_bytes == 16384);  // one page: the least
+  CHECK(limit({"--max-bytes", "16K"}).max_bytes == 16384);
+  CHECK(limit({"--max-bytes=2GB"}).max_bytes == 2'000'000'000);
+  CHECK(limit({"--max-bytes", "1.5GiB"}).max_bytes == std::int64_t{3} << 29);
+  CHECK(limit({"--max-bytes", "0"}).max_bytes == 0);  // no bound on bytes
+  CHECK(limit({"--max-entries", "0"}).max_entries == 0);
+  CHECK(limit({"--eviction", "lrs"}).eviction == EvictionPolicy::least_recently_stored);
+  CHECK(limit({"--eviction", "least_recently_used"}).eviction ==
+        EvictionPolicy::least_recently_used);
+  const LimitCommand none = limit({"--none"});
+  CHECK(none.none);
+  CHECK(none.changes());
+  CHECK_FALSE(none.max_bytes);
+}
+
+TEST_CASE("limit's bad input exits 2 with the reason", "[tool][cli]") {
+  struct Bad {
+    std::vector<std::string> args;
+    std::string reason;
+  };
+  const Bad bad = GENERATE(
+      Bad{{"--max-bytes", "-1"}, "limit --max-bytes: size \"-1\": must not be negative"},
+      Bad{{"--max-bytes=-5M"}, "limit --max-bytes: size \"-5M\": must not be negative"},
+      Bad{{"--max-entries", "-3"}, "limit --max-entries: count \"-3\": must not be negative"},
+      Bad{{"--max-bytes", "16383"},
+          "limit --max-bytes \"16383\": 16383 bytes is below one page of the cache file (16 KiB, "
+          "16384 bytes); 0 means no bound"},
+      Bad{{"--max-bytes", "1K"}, "1024 bytes is below one page"},
+      Bad{{"--max-bytes", "1"}, "1 bytes is below one page"},
+      Bad{{"--eviction", "fifo"},
+          "limit --eviction: eviction \"fifo\": unknown policy; expected lru "
+          "(least_recently_used) or lrs (least_recently_stored)"},
+      Bad{{"--none", "--max-bytes", "1M"}, "--max-bytes excludes --none"},
+      Bad{{"--max-entries", "5", "--none"}, "excludes"},
+      Bad{{"--none", "--eviction", "lru"}, "excludes"},
+      Bad{{"--max-bytes", "8388608T"}, "too large (at most 9223372036854775807 bytes)"},
+      Bad{{"--max-bytes", "99999999999999999999"}, "too large"},
+      Bad{{"--max-entries", "9223372036854775808"}, "too large (at most 9223372036854775807)"},
+      Bad{{"--max-bytes", "5X"}, "unknown unit \"X\""},
+      Bad{{"--max-bytes", "lots"}, "expected a number"}, Bad{{"--max-bytes", ""}, "empty"},
+      Bad{{"--max-entries", "10k"}, "expected a whole number"}, Bad{{"--max-bytes"}, "--max-bytes"},
+      Bad{{"extra"}, "extra"});
+  std::vector<std::string> args{"limit"};
+  args.insert(args.end(), bad.args.begin(), bad.args.end());
+  CAPTURE(args);
+  const Parsed parsed = parse(args);
+  CHECK_FALSE(parsed.result.invocation);
+  CHECK(parsed.result.exit_code == kExitUsage);
+  CHECK(parsed.err.rfind("blobcache: usage: ", 0) == 0);
+  CHECK(parsed.err.find(bad.reason) != std::string::npos);
+  CHECK(parsed.out.empty());
+}
+
+TEST_CASE("limit --help says what K and KB mean", "[tool][cli]") {
+  const Parsed help = parse({"limit", "--help"});
+  CHECK(help.result.exit_code == kExitOk);
+  CHECK(help.out.find("K, M, G, T (or KiB, MiB, GiB, TiB) are powers of 1024") !=
+        std::string::npos);
+  CHECK(help.out.find("KB, MB, GB, TB powers of 1000") != std::string::npos);
+  CHECK(help.out.find("at least 16 KiB") != std::string::npos);
+  CHECK(help.out.find("lrs|lru") != std::string::npos);
+  CHECK(parse({"--help"}).out.find("stats") != std::string::npos);
 }
 
 }  // namespace

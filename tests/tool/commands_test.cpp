@@ -62,6 +62,13 @@ class FaultyStore final : public Store {
   std::vector<NamespaceInfo> do_namespaces() override { return inner_.namespaces(); }
   // MemoryStore's, so that conditional puts are checked (by it, atomically).
   Info do_describe() const override { return inner_.describe(); }
+  // MemoryStore's, so that expirations are counted.
+  std::size_t do_erase_expired(std::string_view ns, TimePoint now, Duration ttl) override {
+    refuse_if_read_only();
+    return inner_.erase_expired(ns, now, ttl);
+  }
+  Stats do_stats() override { return inner_.stats(); }
+  void do_reset_stats() override { inner_.reset_stats(); }
 
  private:
   // Flips the first byte read, or fails like a chunk whose check failed.
@@ -100,23 +107,31 @@ struct Result {
   json document() const { return json::parse(out); }
 };
 
+// Runs `command` on `store` (`sqlite`: the same store when it is one).
+Result run_on(Store& store, SqliteStore* sqlite, const std::filesystem::path& db,
+              const Command& command, bool json_output, TimePoint now, std::string input = {}) {
+  std::istringstream in(std::move(input));
+  std::ostringstream out;
+  std::ostringstream err;
+  Context context{.store = store,
+                  .db = db,
+                  .json = json_output,
+                  .in = in,
+                  .out = out,
+                  .err = err,
+                  .now = now,
+                  .sqlite = sqlite};
+  const int code = tool::run(context, command);
+  return {code, out.str(), err.str()};
+}
+
 class Fixture {
  public:
   Fixture() : clock_(std::make_shared<test::FixedClock>(kT0)), store(clock_) {}
 
   Result run(const Command& command, bool json_output = false, std::string input = {}) {
-    std::istringstream in(std::move(input));
-    std::ostringstream out;
-    std::ostringstream err;
-    Context context{.store = store,
-                    .db = dir / "cache.db",
-                    .json = json_output,
-                    .in = in,
-                    .out = out,
-                    .err = err,
-                    .now = clock_->now()};
-    const int code = tool::run(context, command);
-    return {code, out.str(), err.str()};
+    return run_on(store, nullptr, dir / "cache.db", command, json_output, clock_->now(),
+                  std::move(input));
   }
   void advance(Duration d) { clock_->advance(d); }
 
@@ -470,6 +485,337 @@ TEST_CASE("put --if-match and --if-absent: a failed condition exits 4 and writes
   absent.options.if_match = first;  // no entry: --if-match cannot hold
   CHECK(f.run(absent, false, "v").code == kExitPreconditionFailed);
   CHECK_FALSE(f.store.get("ns", "new").has_value());
+}
+
+// ---- stats, limit, trim, compact (issue 12) ----
+
+// The line of `text` that starts with `field` (a FIELD VALUE listing).
+std::string line_of(const std::string& text, const std::string& field) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(field + " ", 0) == 0) return line;
+  }
+  return "(no line " + field + ")";
+}
+
+// Collapses runs of blanks, so that a check does not depend on column widths.
+std::string squeezed(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+TEST_CASE("stats shows hits, misses, hit rate, expirations, entries and bytes per namespace",
+          "[tool][commands][stats]") {
+  Fixture f;
+  f.store.put("a", "one", std::string_view("12345"));
+  f.store.put("a", "two", std::string_view("123"));
+  f.store.put("b", "x", std::string_view("1"));
+  f.store.put("b", "old", std::string_view("22"), PutOptions{.expires_at = kT0 - 1s});
+  CHECK(f.store.get("a", "one"));
+  CHECK(f.store.open("a", "one"));
+  CHECK_FALSE(f.store.get("a", "nope"));
+  CHECK(f.store.get("b", "x"));
+  CHECK_FALSE(f.store.get("c", "none"));
+  CHECK(f.store.erase_expired("b", kT0, Duration::zero()) == 1);
+
+  const Result result = f.run(StatsCommand{}, true);
+  REQUIRE(result.code == kExitOk);
+  const json stats = result.document();
+  CHECK(stats.at("db") == (f.dir / "cache.db").string());
+  CHECK(stats.at("backend") == "memory");
+  CHECK(stats.at("hits") == 3);
+  CHECK(stats.at("misses") == 2);
+  CHECK(stats.at("hit_rate") == 0.6);
+  CHECK(stats.at("evictions") == 0);
+  CHECK(stats.at("expirations") == 1);
+  CHECK(stats.at("entries") == 3);
+  CHECK(stats.at("bytes") == 9);
+  CHECK(stats.at("file_bytes") == 0);
+  CHECK(stats.at("limits") ==
+        json{{"max_bytes", 0}, {"max_entries", 0}, {"eviction", nullptr}});  // no policy here
+  const json& spaces = stats.at("namespaces");
+  REQUIRE(spaces.size() == 3);
+  CHECK(spaces[0] == json{{"name", "a"},
+                          {"entries", 2},
+                          {"bytes", 8},
+                          {"hits", 2},
+                          {"misses", 1},
+                          {"hit_rate", 2.0 / 3.0},
+                          {"evictions", 0},
+                          {"expirations", 0}});
+  CHECK(spaces[1] == json{{"name", "b"},
+                          {"entries", 1},
+                          {"bytes", 1},
+                          {"hits", 1},
+                          {"misses", 0},
+                          {"hit_rate", 1.0},
+                          {"evictions", 0},
+                          {"expirations", 1}});
+  CHECK(spaces[2] == json{{"name", "c"},
+                          {"entries", 0},
+                          {"bytes", 0},
+                          {"hits", 0},
+                          {"misses", 1},
+                          {"hit_rate", 0.0},
+                          {"evictions", 0},
+                          {"expirations", 0}});
+
+  const Result text = f.run(StatsCommand{});
+  REQUIRE(text.code == kExitOk);
+  CAPTURE(text.out);
+  CHECK(squeezed(line_of(text.out, "hits")) == "hits 3");
+  CHECK(squeezed(line_of(text.out, "misses")) == "misses 2");
+  CHECK(squeezed(line_of(text.out, "hit rate")) == "hit rate 60.0 %");
+  CHECK(squeezed(line_of(text.out, "expirations")) == "expirations 1");
+  CHECK(squeezed(line_of(text.out, "entries")) == "entries 3");
+  CHECK(squeezed(line_of(text.out, "bytes")) == "bytes 9 B");
+  CHECK(squeezed(line_of(text.out, "file size")) == "file size -");
+  CHECK(squeezed(line_of(text.out, "max_bytes")) == "max_bytes none");
+  CHECK(line_of(text.out, "eviction").find("no line") != std::string::npos);
+  CHECK(squeezed(text.out).find(
+            "\nNAMESPACE ENTRIES BYTES HITS MISSES HIT RATE EVICTIONS EXPIRATIONS\n"
+            "a 2 8 B 2 1 66.7 % 0 0\nb 1 1 B 1 0 100.0 % 0 1\nc 0 0 B 0 1 0.0 % 0 0\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("stats on an unused store: no hit rate, no namespaces", "[tool][commands][stats]") {
+  Fixture f;
+  const json stats = f.run(StatsCommand{}, true).document();
+  CHECK(stats.at("hit_rate").is_null());
+  CHECK(stats.at("namespaces") == json::array());
+  const Result text = f.run(StatsCommand{});
+  CHECK(squeezed(line_of(text.out, "hit rate")) == "hit rate -");
+  CHECK(text.out.find("NAMESPACE") == std::string::npos);
+}
+
+TEST_CASE("stats --zero zeroes the counters, not the entries or bytes", "[tool][commands][stats]") {
+  Fixture f;
+  f.store.put("a", "k", std::string_view("abc"));
+  CHECK(f.store.get("a", "k"));
+  CHECK_FALSE(f.store.get("a", "missing"));
+  REQUIRE(f.store.stats().hits == 1);
+  const Result zeroed = f.run(StatsCommand{.zero = true}, true);
+  REQUIRE(zeroed.code == kExitOk);
+  const json stats = zeroed.document();
+  CHECK(stats.at("hits") == 0);
+  CHECK(stats.at("misses") == 0);
+  CHECK(stats.at("entries") == 1);
+  CHECK(stats.at("bytes") == 3);
+  CHECK(f.store.stats().hits == 0);
+  CHECK(f.store.get("a", "k"));
+  CHECK(f.run(StatsCommand{}, true).document().at("hits") == 1);  // counting goes on
+}
+
+TEST_CASE("limit, trim and compact need a SQLite cache file: unsupported elsewhere",
+          "[tool][commands][limits]") {
+  Fixture f;
+  f.store.put("a", "k", std::string_view("abc"));
+  const std::vector<std::pair<std::string, Command>> commands{
+      {"limit", LimitCommand{}},
+      {"limit", LimitCommand{.max_bytes = 1 << 20}},
+      {"trim", TrimCommand{}},
+      {"compact", CompactCommand{}}};
+  for (const auto& [name, command] : commands) {
+    CAPTURE(name);
+    const Result result = f.run(command, true);
+    CHECK(result.code == kExitFailure);
+    CHECK(result.err.rfind("blobcache: unsupported: " + name +
+                               ": the memory backend has no "
+                               "limits or file of its own",
+                           0) == 0);
+    CHECK(result.document().at("error").at("code") == "unsupported");
+  }
+  CHECK(f.store.get("a", "k"));
+}
+
+// A real SQLite file in a temp dir, for the commands only a SqliteStore has.
+class SqliteFixture {
+ public:
+  Result run(const Command& command, bool json_output = false) {
+    return run_on(store, &store, db, command, json_output, std::chrono::system_clock::now());
+  }
+  // `count` entries of `size` bytes in "ns", keys k000, k001, ... in put order.
+  void fill(int count, std::size_t size) {
+    const std::string value(size, 'v');
+    for (int i = 0; i < count; ++i) store.put("ns", key(i), std::string_view(value));
+  }
+  static std::string key(int i) {
+    std::string digits = std::to_string(i);
+    return "k" + std::string(3 - digits.size(), '0') + digits;
+  }
+
+  test::TempDir dir;
+  std::filesystem::path db = dir / "cache.db";
+  SqliteStore store{SqliteOptions{.path = db}};
+};
+
+TEST_CASE("limit without options prints the limits in force", "[tool][commands][limits]") {
+  SqliteFixture f;
+  const Result none = f.run(LimitCommand{});
+  REQUIRE(none.code == kExitOk);
+  CHECK(squeezed(none.out) == "max_bytes none\nmax_entries none\neviction least_recently_stored\n");
+  f.store.set_limits(Limits{.max_bytes = 500 << 20,
+                            .max_entries = 1000,
+                            .eviction = EvictionPolicy::least_recently_used});
+  const Result set = f.run(LimitCommand{});
+  CHECK(squeezed(set.out) ==
+        "max_bytes 500.0 MiB (524288000 bytes)\nmax_entries 1000\neviction least_recently_used\n");
+  CHECK(f.run(LimitCommand{}, true).document() == json{{"db", f.db.string()},
+                                                       {"limits",
+                                                        {{"max_bytes", 524288000},
+                                                         {"max_entries", 1000},
+                                                         {"eviction", "least_recently_used"}}}});
+}
+
+TEST_CASE("limit sets the fields given, keeps the others, and evicts at once",
+          "[tool][commands][limits]") {
+  SqliteFixture f;
+  f.fill(20, 8 * 1024);  // 160 KiB
+
+  const Result bytes = f.run(LimitCommand{.max_bytes = 64 * 1024}, true);
+  REQUIRE(bytes.code == kExitOk);
+  CHECK(bytes.document().at("limits") ==
+        json{{"max_bytes", 65536}, {"max_entries", 0}, {"eviction", "least_recently_stored"}});
+  CHECK(f.store.limits() == Limits{.max_bytes = 65536});
+  Stats stats = f.store.stats();
+  CHECK(stats.bytes <= 65536);
+  CHECK(stats.evictions == static_cast<std::uint64_t>(20 - stats.entries));
+  CHECK(f.store.get("ns", SqliteFixture::key(19)));  // the newest stay
+  CHECK_FALSE(f.store.get("ns", SqliteFixture::key(0)));
+
+  REQUIRE(f.run(LimitCommand{.max_entries = 3}).code == kExitOk);
+  CHECK(f.store.limits() == Limits{.max_bytes = 65536, .max_entries = 3});
+  CHECK(f.store.stats().entries <= 3);
+
+  const Result policy = f.run(LimitCommand{.eviction = EvictionPolicy::least_recently_used});
+  REQUIRE(policy.code == kExitOk);
+  CHECK(squeezed(policy.out) ==
+        "max_bytes 64.0 KiB (65536 bytes)\nmax_entries 3\neviction least_recently_used\n");
+  CHECK(f.store.limits() == Limits{.max_bytes = 65536,
+                                   .max_entries = 3,
+                                   .eviction = EvictionPolicy::least_recently_used});
+
+  REQUIRE(f.run(LimitCommand{.none = true}).code == kExitOk);
+  CHECK(f.store.limits() == Limits{.eviction = EvictionPolicy::least_recently_used});
+  f.fill(20, 8 * 1024);
+  CHECK(f.store.stats().entries == 20);  // unbounded again
+
+  // 0 turns one bound off.
+  REQUIRE(f.run(LimitCommand{.max_bytes = 1 << 20, .max_entries = 5}).code == kExitOk);
+  REQUIRE(f.run(LimitCommand{.max_entries = 0}).code == kExitOk);
+  CHECK(f.store.limits().max_bytes == 1 << 20);
+  CHECK(f.store.limits().max_entries == 0);
+}
+
+TEST_CASE("limit refuses bad values with exit 2 and changes nothing", "[tool][commands][limits]") {
+  SqliteFixture f;
+  f.fill(10, 1024);
+  const Limits before{.max_bytes = 1 << 20, .max_entries = 100};
+  f.store.set_limits(before);
+  // What the command line refuses first; run() gets them from other callers.
+  const LimitCommand bad = GENERATE(LimitCommand{.max_bytes = -1}, LimitCommand{.max_entries = -1},
+                                    LimitCommand{.max_bytes = 16383}, LimitCommand{.max_bytes = 1},
+                                    LimitCommand{.eviction = static_cast<EvictionPolicy>(7)});
+  const Result refused = f.run(bad, true);
+  CHECK(refused.code == kExitUsage);
+  CHECK(refused.err.rfind("blobcache: invalid_argument: set_limits", 0) == 0);
+  CHECK(refused.err.find("nothing changed") != std::string::npos);
+  CHECK(refused.document().at("error").at("exit_code") == kExitUsage);
+  CHECK(f.store.limits() == before);
+  CHECK(f.store.stats().entries == 10);
+}
+
+TEST_CASE("trim evicts down to 90 % of the limits, oldest first, and prints what it removed",
+          "[tool][commands][limits]") {
+  SqliteFixture f;
+  const Result unbounded = f.run(TrimCommand{});
+  REQUIRE(unbounded.code == kExitOk);
+  CHECK(unbounded.out ==
+        "evicted 0 entries, 0 B (the cache has no limits: set them with blobcache limit)\n");
+
+  f.fill(10, 1000);
+  // A full cache: 10 entries against a bound of 10. Its high watermark (95 %,
+  // rounded up) is 10 too, so no background trim starts on its own; trim
+  // goes down to 9 (90 %).
+  f.store.set_limits(Limits{.max_entries = 10});
+  const Result trimmed = f.run(TrimCommand{}, true);
+  REQUIRE(trimmed.code == kExitOk);
+  CHECK(trimmed.document() ==
+        json{{"db", f.db.string()},
+             {"evicted", {{"entries", 1}, {"bytes", 1000}}},
+             {"limits",
+              {{"max_bytes", 0}, {"max_entries", 10}, {"eviction", "least_recently_stored"}}}});
+  CHECK(f.store.stats().entries == 9);
+  CHECK_FALSE(f.store.get("ns", SqliteFixture::key(0)));
+  CHECK(f.store.get("ns", SqliteFixture::key(1)));
+
+  f.fill(10, 1000);  // rewrites k000..k009: 10 entries again, within the bound
+  REQUIRE(f.store.stats().entries == 10);
+  CHECK(f.run(TrimCommand{}).out == "evicted 1 entry, 1000 B\n");
+  CHECK(f.run(TrimCommand{}).out == "evicted 0 entries, 0 B\n");
+  CHECK(f.store.stats().evictions == 2);
+}
+
+TEST_CASE("compact after an erase shrinks the file and prints both sizes",
+          "[tool][commands][limits]") {
+  SqliteFixture f;
+  f.store.put("ns", "small", std::string_view("kept"));
+  f.store.put("ns", "big", std::string_view(std::string(std::size_t{4} << 20, 'x')));
+  f.store.erase("ns", "big");
+
+  const Result compacted = f.run(CompactCommand{}, true);
+  REQUIRE(compacted.code == kExitOk);
+  const json sizes = compacted.document();
+  CHECK(sizes.at("db") == f.db.string());
+  const std::int64_t before = sizes.at("bytes_before");
+  const std::int64_t after = sizes.at("bytes_after");
+  CHECK(before >= std::int64_t{4} << 20);  // the freed pages were still in the file
+  CHECK(after < std::int64_t{1} << 20);
+  std::error_code no_wal;
+  CHECK(static_cast<std::int64_t>(std::filesystem::file_size(f.db)) +
+            static_cast<std::int64_t>(std::filesystem::file_size(f.db.string() + "-wal", no_wal) *
+                                      (no_wal ? 0 : 1)) ==
+        after);
+  CHECK(f.store.get("ns", "small")->text() == "kept");
+
+  const Result again = f.run(CompactCommand{});
+  REQUIRE(again.code == kExitOk);
+  CHECK(again.out == "compacted " + f.db.string() + ": " + format_size(after) + " -> " +
+                         format_size(after) + "\n");
+}
+
+TEST_CASE("info and stats show the limits of a SQLite file", "[tool][commands][limits]") {
+  SqliteFixture f;
+  f.fill(3, 100);
+  f.store.set_limits(Limits{.max_bytes = 1 << 20, .max_entries = 10});
+  CHECK(f.store.get("ns", SqliteFixture::key(0)));
+  CHECK_FALSE(f.store.get("ns", "absent"));
+
+  const json info = f.run(InfoCommand{}, true).document();
+  CHECK(info.at("limits") ==
+        json{{"max_bytes", 1 << 20}, {"max_entries", 10}, {"eviction", "least_recently_stored"}});
+  const Result info_text = f.run(InfoCommand{});
+  CHECK(squeezed(line_of(info_text.out, "max_bytes")) == "max_bytes 1.0 MiB (1048576 bytes)");
+  CHECK(squeezed(line_of(info_text.out, "max_entries")) == "max_entries 10");
+  CHECK(squeezed(line_of(info_text.out, "eviction")) == "eviction least_recently_stored");
+
+  const json stats = f.run(StatsCommand{}, true).document();
+  CHECK(stats.at("backend") == "sqlite");
+  CHECK(stats.at("limits") == info.at("limits"));
+  CHECK(stats.at("hits") == 1);
+  CHECK(stats.at("misses") == 1);
+  CHECK(stats.at("entries") == 3);
+  CHECK(stats.at("bytes") == 300);
+  CHECK(stats.at("file_bytes").get<std::int64_t>() > 0);
+  const Result text = f.run(StatsCommand{});
+  CHECK(squeezed(line_of(text.out, "entries")) == "entries 3 / 10 (30.0 %)");
+  CHECK(squeezed(line_of(text.out, "bytes")) == "bytes 300 B / 1.0 MiB (0.0 %)");
+  CHECK(squeezed(line_of(text.out, "eviction")) == "eviction least_recently_stored");
+  CHECK(line_of(text.out, "file size").find("KiB") != std::string::npos);
 }
 
 }  // namespace

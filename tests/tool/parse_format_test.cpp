@@ -1,6 +1,12 @@
-// Unit tests of the tool's duration/time parsing and human formatting.
+// Unit tests of the tool's duration, time, size and count parsing and human
+// formatting.
+#include <cctype>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "catch_compat.hpp"
 #include "format.hpp"
@@ -118,6 +124,106 @@ TEST_CASE("expiry_after regression: now + ttl past 2262 is refused, never wrappe
   }
 }
 
+TEST_CASE("parse_size reads bytes and every unit: 1024s without B, 1000s with B", "[tool][parse]") {
+  constexpr std::int64_t kKi = 1024;
+  CHECK(parse_size("0") == 0);
+  CHECK(parse_size("16384") == 16384);
+  CHECK(parse_size("7B") == 7);
+  CHECK(parse_size("7b") == 7);
+  const std::vector<std::tuple<const char*, const char*, const char*, std::int64_t, std::int64_t>>
+      units{{"K", "KiB", "KB", kKi, 1'000},
+            {"M", "MiB", "MB", kKi * kKi, 1'000'000},
+            {"G", "GiB", "GB", kKi * kKi * kKi, 1'000'000'000},
+            {"T", "TiB", "TB", kKi * kKi * kKi * kKi, 1'000'000'000'000}};
+  for (const auto& [bare, binary, decimal, power_of_2, power_of_10] : units) {
+    CAPTURE(bare);
+    CHECK(parse_size(std::string("3") + bare) == 3 * power_of_2);
+    CHECK(parse_size(std::string("3") + binary) == 3 * power_of_2);
+    CHECK(parse_size(std::string("3") + decimal) == 3 * power_of_10);
+    // Any case.
+    std::string lower_binary = binary;
+    for (char& c : lower_binary) c = static_cast<char>(std::tolower(c));
+    CHECK(parse_size("3" + lower_binary) == 3 * power_of_2);
+    std::string upper_binary = binary;
+    for (char& c : upper_binary) c = static_cast<char>(std::toupper(c));
+    CHECK(parse_size("3" + upper_binary) == 3 * power_of_2);
+  }
+  CHECK(parse_size("500M") == 500 * kKi * kKi);
+  CHECK(parse_size("500m") == 500 * kKi * kKi);
+}
+
+TEST_CASE("parse_size reads fractions exactly, rounded down to whole bytes", "[tool][parse]") {
+  CHECK(parse_size("1.5K") == 1536);
+  CHECK(parse_size("1.5G") == 1536 * 1024 * 1024);
+  CHECK(parse_size(".5M") == 512 * 1024);
+  CHECK(parse_size("2.KB") == 2000);
+  CHECK(parse_size("0.1K") == 102);           // 102.4
+  CHECK(parse_size("0.0015KB") == 1);         // 1.5
+  CHECK(parse_size("1.999999999K") == 2047);  // 2047.998...: never rounded up
+  // One byte of a TiB needs 40 decimal places; every one of them counts.
+  CHECK(parse_size("0.0000000000009094947017729282379150390625T") == 1);
+  CHECK(parse_size("0.0000000000009094947017729282379150390624T") == 0);
+}
+
+TEST_CASE("parse_size accepts up to INT64_MAX bytes and refuses more", "[tool][parse]") {
+  CHECK(parse_size("9223372036854775807") == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse_size("8388607T") == std::int64_t{8388607} << 40);
+  CHECK(parse_size("8388607.99999999999999T") == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse_size("9223372036854775.807KB") == std::numeric_limits<std::int64_t>::max());
+  const char* too_large = GENERATE("9223372036854775808", "99999999999999999999", "8388608T",
+                                   "8388608TiB", "9223373TB", "9223372036854775.808KB");
+  CAPTURE(too_large);
+  try {
+    (void)parse_size(too_large);
+    FAIL("accepted");
+  } catch (const ParseError& error) {
+    CHECK(std::string(error.what()).find("too large (at most 9223372036854775807 bytes)") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("parse_size refuses negative sizes, garbage and unknown units", "[tool][parse]") {
+  const auto reason = [](const char* text) {
+    try {
+      (void)parse_size(text);
+    } catch (const ParseError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(reason("-1") == "size \"-1\": must not be negative");
+  CHECK(reason("-5M") == "size \"-5M\": must not be negative");
+  CHECK(reason("") == "size \"\": empty");
+  CHECK(reason("1.5") == "size \"1.5\": a byte count is a whole number");
+  CHECK(reason("1.5B") == "size \"1.5B\": a byte count is a whole number");
+  CHECK(reason("5X").find("unknown unit \"X\"") != std::string::npos);
+  CHECK(reason("5X").find("KB, MB, GB, TB: powers of 1000") != std::string::npos);
+  const char* garbage = GENERATE("+5", "M", ".", ".K", "5 M", " 5M", "5M ", "5MM", "5KIBB", "5PB",
+                                 "5E", "1e3", "0x10", "1,000", "five", "5M5", "1..5K", "5mbit");
+  CAPTURE(garbage);
+  CHECK_THROWS_AS(parse_size(garbage), ParseError);
+}
+
+TEST_CASE("parse_count reads whole numbers only", "[tool][parse]") {
+  CHECK(parse_count("0") == 0);
+  CHECK(parse_count("1000") == 1000);
+  CHECK(parse_count("9223372036854775807") == std::numeric_limits<std::int64_t>::max());
+  const char* bad =
+      GENERATE("", "-1", "+1", "1K", "1.5", "1e3", " 1", "1 ", "ten", "9223372036854775808");
+  CAPTURE(bad);
+  CHECK_THROWS_AS(parse_count(bad), ParseError);
+}
+
+TEST_CASE("parse_eviction reads the short and the API names", "[tool][parse]") {
+  CHECK(parse_eviction("lru") == EvictionPolicy::least_recently_used);
+  CHECK(parse_eviction("least_recently_used") == EvictionPolicy::least_recently_used);
+  CHECK(parse_eviction("lrs") == EvictionPolicy::least_recently_stored);
+  CHECK(parse_eviction("least_recently_stored") == EvictionPolicy::least_recently_stored);
+  const char* bad = GENERATE("", "LRU", "fifo", "lfu", "least-recently-used", "lru ");
+  CAPTURE(bad);
+  CHECK_THROWS_AS(parse_eviction(bad), ParseError);
+}
+
 TEST_CASE("format_time and parse_time round-trip to the nanosecond", "[tool][format]") {
   const TimePoint t = GENERATE(utc(2026, 1, 2, 3, 4, 5), utc(2026, 1, 2, 3, 4, 5) + 1ns,
                                utc(2000, 2, 29, 23, 59, 59) + 999999999ns, TimePoint{-1ns},
@@ -137,6 +243,16 @@ TEST_CASE("format_size uses binary units with one decimal", "[tool][format]") {
   CHECK(format_size(1024 * 1024 - 1) == "1.0 MiB");  // not "1024.0 KiB"
   CHECK(format_size(std::int64_t{3} * 1024 * 1024 * 1024) == "3.0 GiB");
   CHECK(format_size(std::int64_t{5} << 40) == "5.0 TiB");
+}
+
+TEST_CASE("format_percent gives one decimal, '-' for nothing to divide by", "[tool][format]") {
+  CHECK(format_percent(1, 3) == "33.3 %");
+  CHECK(format_percent(2, 3) == "66.7 %");
+  CHECK(format_percent(0, 5) == "0.0 %");
+  CHECK(format_percent(5, 5) == "100.0 %");
+  CHECK(format_percent(0, 0) == "-");
+  CHECK(eviction_name(EvictionPolicy::least_recently_used) == "least_recently_used");
+  CHECK(eviction_name(EvictionPolicy::least_recently_stored) == "least_recently_stored");
 }
 
 TEST_CASE("format_duration shows the two largest units", "[tool][format]") {

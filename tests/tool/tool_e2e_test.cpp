@@ -378,5 +378,208 @@ TEST_CASE("e2e regression: exit codes and JSON errors of failures", "[tool][e2e]
         "blobcache: entry_not_found: get \"ns\"/\"absent\": no such entry (db: " + f.db + ")\n");
 }
 
+// ---- stats, limit, trim, compact (issue 12) ----
+
+json run_json(Fixture& f, std::vector<std::string> args) {
+  args.insert(args.begin(), "--json");
+  const ToolResult result = f.run(args);
+  CAPTURE(args);
+  INFO(result.err);
+  REQUIRE(result.code == 0);
+  return json::parse(result.out);
+}
+
+// `count` values of `size` bytes in `ns`, written by this process (another
+// user of the file), keys k000, k001, ... in put order.
+void fill_with_library(const std::string& db, const std::string& ns, int count, std::size_t size) {
+  SqliteStore store(SqliteOptions{.path = db});
+  const std::string value = binary_bytes(size);
+  for (int i = 0; i < count; ++i) {
+    std::string digits = std::to_string(i);
+    store.put(ns, "k" + std::string(3 - digits.size(), '0') + digits, std::string_view(value));
+  }
+}
+
+TEST_CASE("stats --json counts the binary's gets and misses", "[tool][e2e][stats]") {
+  Fixture f;
+  f.put("a", "one", "12345");
+  f.put("a", "two", "123");
+  f.put("b", "x", "1");
+  CHECK(f.run({"get", "a", "one"}).out == "12345");
+  CHECK(f.run({"get", "a", "one", "-o", (f.dir / "one.out").string()}).code == 0);
+  CHECK(f.run({"get", "a", "nope"}).code == 1);
+  CHECK(f.run({"get", "b", "x"}).code == 0);
+  CHECK(f.run({"get", "c", "none"}).code == 1);
+
+  const auto db_bytes = static_cast<std::int64_t>(std::filesystem::file_size(f.db));
+  const json stats = run_json(f, {"stats"});
+  CHECK(stats.at("db") == f.db);
+  CHECK(stats.at("backend") == "sqlite");
+  CHECK(stats.at("hits") == 3);
+  CHECK(stats.at("misses") == 2);
+  CHECK(stats.at("hit_rate") == 0.6);
+  CHECK(stats.at("evictions") == 0);
+  CHECK(stats.at("expirations") == 0);
+  CHECK(stats.at("entries") == 3);
+  CHECK(stats.at("bytes") == 9);
+  CHECK(stats.at("file_bytes").get<std::int64_t>() >= db_bytes);  // the file and its WAL
+  CHECK(stats.at("limits") ==
+        json{{"max_bytes", 0}, {"max_entries", 0}, {"eviction", "least_recently_stored"}});
+  const json& spaces = stats.at("namespaces");
+  REQUIRE(spaces.size() == 3);
+  CHECK(spaces[0].at("name") == "a");
+  CHECK(spaces[0].at("hits") == 2);
+  CHECK(spaces[0].at("misses") == 1);
+  CHECK(spaces[0].at("entries") == 2);
+  CHECK(spaces[0].at("bytes") == 8);
+  CHECK(spaces[1].at("name") == "b");
+  CHECK(spaces[1].at("hits") == 1);
+  CHECK(spaces[1].at("hit_rate") == 1.0);
+  CHECK(spaces[2] == json{{"name", "c"},
+                          {"entries", 0},
+                          {"bytes", 0},
+                          {"hits", 0},
+                          {"misses", 1},
+                          {"hit_rate", 0.0},
+                          {"evictions", 0},
+                          {"expirations", 0}});
+
+  const ToolResult text = f.run({"stats"});
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("60.0 %") != std::string::npos);
+  CHECK(text.out.find("NAMESPACE") != std::string::npos);
+  CHECK(f.run({"--read-only", "stats"}).code == 0);
+
+  // Zeroed: the counters, not the entries.
+  const ToolResult refused = f.run({"--read-only", "stats", "--zero"});
+  CHECK(refused.code == 3);
+  CHECK(refused.err.find("read_only") != std::string::npos);
+  const json zeroed = run_json(f, {"stats", "--zero"});
+  CHECK(zeroed.at("hits") == 0);
+  CHECK(zeroed.at("misses") == 0);
+  CHECK(zeroed.at("entries") == 3);
+  const json later = run_json(f, {"stats"});
+  CHECK(later.at("hits") == 0);
+  CHECK(later.at("hit_rate").is_null());
+  CHECK(later.at("bytes") == 9);
+}
+
+TEST_CASE("limit then trim bring a full cache under the new bound", "[tool][e2e][limits]") {
+  Fixture f;
+  fill_with_library(f.db, "fill", 64, 4096);  // 256 KiB, no limits yet
+  REQUIRE(run_json(f, {"stats"}).at("bytes") == 64 * 4096);
+
+  const json limited = run_json(f, {"limit", "--max-bytes", "64K"});
+  CHECK(limited.at("limits") ==
+        json{{"max_bytes", 65536}, {"max_entries", 0}, {"eviction", "least_recently_stored"}});
+  const json after_limit = run_json(f, {"stats"});
+  const std::int64_t entries = after_limit.at("entries");
+  const std::int64_t bytes = after_limit.at("bytes");
+  CHECK(bytes <= 65536);
+  CHECK(bytes == entries * 4096);
+  CHECK(after_limit.at("evictions") == 64 - entries);
+  CHECK(f.run({"get", "fill", "k063"}).code == 0);  // the newest stay
+  CHECK(f.run({"get", "fill", "k000"}).code == 1);
+
+  // trim goes on to 90 % of the bound (the limit's own process may have
+  // started on that already) and says what it removed.
+  const json trimmed = run_json(f, {"trim"});
+  const json after_trim = run_json(f, {"stats"});
+  CHECK(after_trim.at("bytes").get<std::int64_t>() <= 58983);  // 90 % of 64 KiB, rounded up
+  CHECK(trimmed.at("evicted").at("entries") ==
+        entries - after_trim.at("entries").get<std::int64_t>());
+  CHECK(trimmed.at("evicted").at("bytes") == bytes - after_trim.at("bytes").get<std::int64_t>());
+  CHECK(trimmed.at("limits") == limited.at("limits"));
+  const ToolResult again = f.run({"trim"});
+  CHECK(again.code == 0);
+  CHECK(again.out == "evicted 0 entries, 0 B\n");
+
+  // A bound on entries as well; the bytes bound stays.
+  const json both = run_json(f, {"limit", "--max-entries", "5", "--eviction", "lru"});
+  CHECK(both.at("limits") ==
+        json{{"max_bytes", 65536}, {"max_entries", 5}, {"eviction", "least_recently_used"}});
+  CHECK(run_json(f, {"stats"}).at("entries").get<std::int64_t>() <= 5);
+  // Another process opening the file honours the limits the tool set.
+  fill_with_library(f.db, "more", 20, 4096);
+  const json bounded = run_json(f, {"stats"});
+  CHECK(bounded.at("entries").get<std::int64_t>() <= 5);
+  CHECK(bounded.at("bytes").get<std::int64_t>() <= 65536);
+  CHECK(run_json(f, {"info"}).at("limits") == both.at("limits"));
+
+  const json unbounded = run_json(f, {"limit", "--none"});
+  CHECK(unbounded.at("limits") ==
+        json{{"max_bytes", 0}, {"max_entries", 0}, {"eviction", "least_recently_used"}});
+}
+
+TEST_CASE("limit's bad input exits 2 with the reason and changes nothing", "[tool][e2e][limits]") {
+  Fixture f;
+  f.put("ns", "k", "value");
+  const json before = run_json(f, {"limit", "--max-bytes", "1M", "--max-entries", "100"});
+  const std::vector<std::string> args = GENERATE(
+      std::vector<std::string>{"--max-bytes", "-1"}, std::vector<std::string>{"--max-entries=-1"},
+      std::vector<std::string>{"--max-bytes", "1K"},
+      std::vector<std::string>{"--max-bytes", "16383B"},
+      std::vector<std::string>{"--eviction", "random"},
+      std::vector<std::string>{"--none", "--max-entries", "3"},
+      std::vector<std::string>{"--max-bytes", "8388608T"},
+      std::vector<std::string>{"--max-entries", "lots"});
+  CAPTURE(args);
+  std::vector<std::string> command{"--json", "limit"};
+  command.insert(command.end(), args.begin(), args.end());
+  const ToolResult refused = f.run(command);
+  CHECK(refused.code == 2);
+  CHECK(refused.err.rfind("blobcache: usage: ", 0) == 0);
+  CHECK(json::parse(refused.out).at("error").at("exit_code") == 2);
+  CHECK(run_json(f, {"limit"}) == before);
+  CHECK(f.run({"get", "ns", "k"}).out == "value");
+}
+
+TEST_CASE("limit, trim and compact on a missing or read-only file", "[tool][e2e][limits]") {
+  Fixture f;
+  for (const auto& args :
+       {std::vector<std::string>{"limit"}, std::vector<std::string>{"trim"},
+        std::vector<std::string>{"compact"}, std::vector<std::string>{"stats"}}) {
+    CAPTURE(args);
+    CHECK(f.run(args).code == 1);
+    CHECK_FALSE(std::filesystem::exists(f.db));
+  }
+  // Bounding a cache before its first use creates it, as put does.
+  CHECK(run_json(f, {"limit", "--max-bytes", "1G"}).at("limits").at("max_bytes") == 1 << 30);
+  CHECK(std::filesystem::exists(f.db));
+
+  CHECK(f.run({"--read-only", "limit"}).code == 0);
+  for (const auto& args : {std::vector<std::string>{"--read-only", "limit", "--none"},
+                           std::vector<std::string>{"--read-only", "trim"},
+                           std::vector<std::string>{"--read-only", "compact"}}) {
+    CAPTURE(args);
+    const ToolResult refused = f.run(args);
+    CHECK(refused.code == 3);
+    CHECK(refused.err.find("read_only") != std::string::npos);
+  }
+  CHECK(run_json(f, {"limit"}).at("limits").at("max_bytes") == 1 << 30);
+}
+
+TEST_CASE("compact after an erase shrinks the file", "[tool][e2e][limits]") {
+  Fixture f;
+  f.put("ns", "small", "kept");
+  f.put("ns", "big", binary_bytes(std::size_t{4} << 20));
+  REQUIRE(f.run({"rm", "ns", "big"}).code == 0);
+  const auto before = static_cast<std::int64_t>(std::filesystem::file_size(f.db));
+  CHECK(before >= std::int64_t{4} << 20);  // erased, but its pages are still in the file
+
+  const json compacted = run_json(f, {"compact"});
+  CHECK(compacted.at("db") == f.db);
+  const std::int64_t bytes_before = compacted.at("bytes_before");
+  const std::int64_t bytes_after = compacted.at("bytes_after");
+  CHECK(bytes_before >= before);
+  CHECK(bytes_after < std::int64_t{1} << 20);
+  CHECK(static_cast<std::int64_t>(std::filesystem::file_size(f.db)) <= bytes_after);
+  CHECK(f.run({"get", "ns", "small"}).out == "kept");
+
+  const ToolResult text = f.run({"compact"});
+  REQUIRE(text.code == 0);
+  CHECK(text.out.rfind("compacted " + f.db + ": ", 0) == 0);
+}
+
 }  // namespace
 }  // namespace blobcache

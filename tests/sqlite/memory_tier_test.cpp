@@ -1,0 +1,241 @@
+// The memory tier: gets served from memory are never stale, whoever wrote
+// (another thread, another process), whatever the write (put, erase,
+// erase_namespace, erase_expired, eviction), and however far behind a
+// reader fell.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <signal.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "blobcache/sqlite_store.hpp"
+
+#include "catch_compat.hpp"
+#include "sqlite/test_seams.hpp"
+#include "temp_dir.hpp"
+
+namespace blobcache {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+int wait_child(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+template <typename Body>
+pid_t in_child(Body body) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int code = 0;
+  try {
+    code = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
+    code = 1;
+  }
+  std::_Exit(code);
+}
+
+// Memory shared by a test and the processes it forks.
+template <typename T>
+T* shared_memory(std::size_t count) {
+  void* memory =
+      ::mmap(nullptr, sizeof(T) * count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(memory != MAP_FAILED);
+  return new (memory) T[count]();
+}
+
+std::string key_of(std::size_t i) { return "k" + std::to_string(i); }
+
+std::uint64_t tier_hits(SqliteStore& store) {
+  return detail::SqliteStoreAccess::probes(store).tier_hits.load();
+}
+
+TEST_CASE("a value written by another process is never served stale from memory",
+          "[sqlite][tier][process]") {
+  constexpr std::size_t kKeys = 64;
+  const int writes = 3000;
+  const test::TempDir dir;
+  const fs::path file = dir / "tier.db";
+  {
+    SqliteStore store({.path = file});
+    for (std::size_t k = 0; k < kKeys; ++k) store.put("ns", key_of(k), std::string_view("0"));
+  }
+  // The writer's log: per key, the latest version whose put has returned.
+  auto* returned = shared_memory<std::atomic<std::int64_t>>(kKeys);
+  auto* done = shared_memory<std::atomic<bool>>(1);
+  const pid_t writer = in_child([&] {
+    SqliteStore store({.path = file});
+    std::mt19937 random(1);
+    for (int version = 1; version <= writes; ++version) {
+      const std::size_t k = random() % kKeys;
+      store.put("ns", key_of(k), std::string_view(std::to_string(version)));
+      returned[k].store(version);
+    }
+    done->store(true);
+    return 0;
+  });
+  std::vector<pid_t> readers;
+  for (int process = 0; process < 2; ++process) {
+    readers.push_back(in_child([&, process] {
+      SqliteStore store({.path = file});
+      std::atomic<int> stale{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 2; ++t) {
+        threads.emplace_back([&, t] {
+          std::mt19937 random(static_cast<unsigned>(10 * process + t));
+          while (!done->load()) {
+            const std::size_t k = random() % kKeys;
+            // Read the log before the get: the get must see at least that.
+            const std::int64_t at_least = returned[k].load();
+            const auto blob = store.get("ns", key_of(k));
+            const std::int64_t seen = blob ? std::stoll(std::string(blob->text())) : -1;
+            if (seen < at_least) {
+              std::fprintf(stderr, "stale: %s saw %lld, %lld had returned\n", key_of(k).c_str(),
+                           static_cast<long long>(seen), static_cast<long long>(at_least));
+              ++stale;
+            }
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      // Most reads were served from memory: the tier was in play.
+      if (tier_hits(store) == 0) return 3;
+      return stale.load() == 0 ? 0 : 2;
+    }));
+  }
+  CHECK(wait_child(writer) == 0);
+  for (const pid_t pid : readers) CHECK(wait_child(pid) == 0);
+}
+
+TEST_CASE("erases, namespace erases, expiry and eviction by another process are seen at once",
+          "[sqlite][tier][process]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "changes.db";
+  SqliteStore reader({.path = file});
+  const auto run_elsewhere = [&](auto change) {
+    const pid_t pid = in_child([&] {
+      SqliteStore writer({.path = file});
+      change(writer);
+      return 0;
+    });
+    REQUIRE(wait_child(pid) == 0);
+  };
+  const auto cache = [&](std::string_view ns, std::string_view key) {
+    REQUIRE(reader.get(ns, key).has_value());
+    const std::uint64_t before = tier_hits(reader);
+    REQUIRE(reader.get(ns, key).has_value());
+    REQUIRE(tier_hits(reader) == before + 1);  // now served from memory
+  };
+  reader.put("a", "erased", std::string_view("1"));
+  reader.put("b", "x", std::string_view("1"));
+  reader.put("b", "y", std::string_view("1"));
+  reader.put("c", "expired", std::string_view("1"),
+             {.expires_at = std::chrono::system_clock::now() - 1h});
+  reader.put("d", "old", std::string_view("1"));
+  for (const auto& [ns, key] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "erased"}, {"b", "x"}, {"b", "y"}, {"c", "expired"}, {"d", "old"}}) {
+    cache(ns, key);
+  }
+  CHECK_FALSE(reader.get("a", "never").has_value());  // an absence is kept too
+  run_elsewhere([](SqliteStore& writer) { writer.erase("a", "erased"); });
+  CHECK_FALSE(reader.get("a", "erased").has_value());
+  run_elsewhere([](SqliteStore& writer) { writer.put("a", "never", std::string_view("now")); });
+  CHECK(reader.get("a", "never")->text() == "now");
+  run_elsewhere([](SqliteStore& writer) { writer.erase_namespace("b"); });
+  CHECK_FALSE(reader.get("b", "x").has_value());
+  CHECK_FALSE(reader.get("b", "y").has_value());
+  run_elsewhere([](SqliteStore& writer) {
+    writer.erase_expired("c", std::chrono::system_clock::now(), 0ns);
+  });
+  CHECK_FALSE(reader.get("c", "expired").has_value());
+  run_elsewhere([](SqliteStore& writer) {
+    writer.set_limits({.max_entries = 1});  // evicts the oldest put: d/old
+  });
+  CHECK_FALSE(reader.get("d", "old").has_value());
+}
+
+TEST_CASE("a reader further behind than the log's ring forgets what it kept",
+          "[sqlite][tier][process]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "ring.db";
+  SqliteStore reader({.path = file});
+  reader.put("ns", "k", std::string_view("old"));
+  REQUIRE(reader.get("ns", "k")->text() == "old");
+  REQUIRE(reader.get("ns", "k")->text() == "old");
+  const pid_t pid = in_child([&] {
+    SqliteStore writer({.path = file});
+    writer.put("ns", "k", std::string_view("new"));
+    // More changes than the ring holds: the record of "k" is overwritten.
+    const std::string value = "v";
+    std::vector<std::string> keys;
+    for (std::uint64_t i = 0; i < detail::ChangeLog::kCapacity + 100; ++i) {
+      keys.push_back("filler" + std::to_string(i));
+    }
+    std::vector<PutRequest> batch;
+    for (const std::string& key : keys) {
+      batch.push_back({.ns = "other", .key = key, .value = as_bytes(value), .options = {}});
+    }
+    writer.put_many(batch);
+    return 0;
+  });
+  REQUIRE(wait_child(pid) == 0);
+  CHECK(reader.get("ns", "k")->text() == "new");
+}
+
+TEST_CASE("threads of one process: a get after another thread's put returned sees it",
+          "[sqlite][tier][threads]") {
+  const test::TempDir dir;
+  SqliteStore store({.path = dir / "threads.db"});
+  constexpr std::size_t kKeys = 32;
+  std::vector<std::atomic<std::int64_t>> returned(kKeys);
+  for (std::size_t k = 0; k < kKeys; ++k) store.put("ns", key_of(k), std::string_view("0"));
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0};
+  std::thread writer([&] {
+    std::mt19937 random(3);
+    for (int version = 1; version <= 2000; ++version) {
+      const std::size_t k = random() % kKeys;
+      store.put("ns", key_of(k), std::string_view(std::to_string(version)));
+      returned[k].store(version);
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t));
+      while (!done) {
+        const std::size_t k = random() % kKeys;
+        const std::int64_t at_least = returned[k].load();
+        const auto blob = store.get("ns", key_of(k));
+        if (!blob || std::stoll(std::string(blob->text())) < at_least) ++stale;
+      }
+    });
+  }
+  writer.join();
+  for (auto& reader : readers) reader.join();
+  CHECK(stale == 0);
+  CHECK(tier_hits(store) > 0);
+}
+
+TEST_CASE("a store with memory_cache_bytes = 0 keeps nothing in memory", "[sqlite][tier]") {
+  const test::TempDir dir;
+  SqliteStore store({.path = dir / "off.db", .memory_cache_bytes = 0});
+  store.put("ns", "k", std::string_view("v"));
+  for (int i = 0; i < 10; ++i) CHECK(store.get("ns", "k").has_value());
+  CHECK(tier_hits(store) == 0);
+}
+
+}  // namespace
+}  // namespace blobcache
