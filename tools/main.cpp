@@ -59,7 +59,7 @@ int run(const tool::Invocation& invocation) {
         .err = std::cerr,
         .now = std::chrono::system_clock::now(),
         .progress = ::isatty(STDERR_FILENO) == 1,
-        .sqlite = &store,
+        .sqlite = dynamic_cast<SqliteStore*>(store.get()),  // null for a server
     };
     return tool::run(context, invocation.command);
   } catch (const std::exception& error) {

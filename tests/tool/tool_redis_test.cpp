@@ -78,6 +78,15 @@ TEST_CASE("every command works on a Redis server", "[tool][redis]") {
   CHECK_THAT(text_info.out, Catch::Contains("redis_version"));
   CHECK_THAT(text_info.out, Catch::Contains("maxmemory_policy"));
 
+  const ToolResult stats = f.run({"--json", "stats"});
+  INFO(stats.err);
+  REQUIRE(stats.code == 0);
+  CHECK_THAT(stats.out, Catch::Contains("\"hits\""));
+  // Limits, trim and compact are SqliteStore's: a server says so.
+  const ToolResult trim = f.run({"trim"});
+  CHECK(trim.code == 3);
+  CHECK_THAT(trim.err, Catch::Contains("unsupported"));
+
   CHECK(f.run({"rm", "ns", "small"}).code == 0);
   CHECK(f.run({"rm", "ns", "small"}).code == 1);
   CHECK(f.run({"rm-ns", "other"}).code == 0);
