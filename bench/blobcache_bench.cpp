@@ -770,7 +770,6 @@ std::unique_ptr<System> open_system(std::string_view name, const fs::path& dir) 
     if (!store) store = std::make_shared<blobcache::MemoryStore>(dir.string());
     return std::make_unique<StoreSystem>(store);
   }
-#ifdef BLOBCACHE_BENCH_SQLITE_STORE
   if (name == "blobcache") {
     blobcache::SqliteOptions options{.path = dir / "blobcache.db"};
 #ifdef BLOBCACHE_BENCH_TUNING
@@ -780,7 +779,6 @@ std::unique_ptr<System> open_system(std::string_view name, const fs::path& dir) 
     return std::make_unique<StoreSystem>(std::make_shared<blobcache::SqliteStore>(options));
 #endif
   }
-#endif
   fail("unknown or unavailable system: " + std::string(name));
 }
 
@@ -1348,11 +1346,7 @@ int main(int argc, char** argv) try {
 #endif
   if (args.size() > 2 && args[1] == "--child") return child_main(args);
   Config cfg;
-#ifdef BLOBCACHE_BENCH_SQLITE_STORE
   cfg.systems = {"blobcache", "floor", "files"};
-#else
-  cfg.systems = {"floor", "files"};
-#endif
   cfg.workloads = kAllWorkloads;
   const char* tmpdir = std::getenv("TMPDIR");
   cfg.tmp = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";

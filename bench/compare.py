@@ -207,7 +207,7 @@ def main():
                 os.remove(warm)
 
     have_diskcache = "diskcache" in systems and subprocess.run(
-        ["/usr/bin/python3", "-c", "import diskcache"], capture_output=True).returncode == 0
+        [sys.executable, "-c", "import diskcache"], capture_output=True).returncode == 0
     if "diskcache" in systems and not have_diskcache:
         print("compare.py: python3-diskcache is missing: its column is n/a", file=sys.stderr)
 
@@ -222,7 +222,7 @@ def main():
                                     + common + extra, env):
                 res[(r["system"], r["workload"])] = r
         if have_diskcache and not wl.startswith("mixed_t"):
-            for r in run_json_lines(["/usr/bin/python3", os.path.join(HERE, "diskcache_bench.py"),
+            for r in run_json_lines([sys.executable, os.path.join(HERE, "diskcache_bench.py"),
                                      "--workloads", wl] + common, env):
                 res[(r["system"], r["workload"])] = r
 

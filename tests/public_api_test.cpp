@@ -2,6 +2,38 @@
 // public headers stand alone, need no private dependency, and that the API
 // names compile as the contract writes them. No test framework on purpose.
 #include <blobcache/blobcache.hpp>
+
+// The umbrella header includes no private dependency. Their headers sit in
+// /usr/include beside the standard library's, so compiling is no proof:
+// each defines an include guard or a version macro, checked here. (A few
+// headers define none: SQLiteCpp's Exception.h, Transaction.h and
+// Savepoint.h, OpenSSL's macro-only tables; tests/boundary/check_includes.py
+// reads the compiler's list of included files for those.)
+#if defined(SQLITE3_H) || defined(SQLITE_VERSION)
+#error "a public header includes <sqlite3.h>"
+#endif
+#if defined(SQLITECPP_VERSION) || defined(SQLITECPP_API) || defined(SQLITECPP_ASSERT) || \
+    defined(SQLITECPP_PURE_FUNC) || defined(SQLITECPP_HAVE_STD_FILESYSTEM)
+#error "a public header includes SQLiteCpp"
+#endif
+#if defined(GSL_GSL_H) || defined(GSL_CONTRACTS_H) || defined(GSL_ASSERT_H) ||   \
+    defined(GSL_UTIL_H) || defined(GSL_NARROW_H) || defined(GSL_SPAN_H) ||       \
+    defined(GSL_SPAN_EXT_H) || defined(GSL_POINTERS_H) || defined(GSL_BYTE_H) || \
+    defined(GSL_ALGORITHM_H) || defined(GSL_STRING_SPAN_H) || defined(Expects) || defined(Ensures)
+#error "a public header includes GSL"
+#endif
+#if defined(OPENSSL_VERSION_NUMBER) || defined(OPENSSL_MACROS_H) || defined(OPENSSL_E_OS2_H) || \
+    defined(OPENSSL_OPENSSLCONF_H) || defined(HEADER_E_OS2_H)
+#error "a public header includes OpenSSL"
+#endif
+#if defined(__HIREDIS_H) || defined(__HIREDIS_READ_H) || defined(__HIREDIS_ASYNC_H) || \
+    defined(HIREDIS_ALLOC_H) || defined(__SDS_H) || defined(HIREDIS_MAJOR)
+#error "a public header includes hiredis"
+#endif
+#if defined(XXHASH_H_5627135585666179) || defined(XXH_VERSION_MAJOR)
+#error "a public header includes xxHash"
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/export.hpp"
 #include "blobcache/policy.hpp"
 #include "blobcache/store.hpp"
 #include "blobcache/types.hpp"
@@ -48,7 +49,7 @@ struct FillOptions {
 // A Cache over a null store is a disabled cache: get, get_fresh, at, open,
 // put and put_stream throw Error(Errc::store_not_configured); erase,
 // erase_namespace and clean_expired do nothing; list is empty; dir is "".
-class Cache {
+class BLOBCACHE_EXPORT Cache {
  public:
   // Throws Error(Errc::invalid_namespace) when `store` is set and `ns`
   // breaks the name grammar.

@@ -3,12 +3,13 @@
 
 #include <memory>
 
+#include "blobcache/export.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache {
 
 // Implementations must be safe to call from many threads at once.
-class Clock {
+class BLOBCACHE_EXPORT Clock {
  public:
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
@@ -16,6 +17,6 @@ class Clock {
 
 // The process-wide std::chrono::system_clock (nanosecond resolution on Linux).
 // Never null; the same object on every call.
-std::shared_ptr<const Clock> system_clock();
+BLOBCACHE_EXPORT std::shared_ptr<const Clock> system_clock();
 
 }  // namespace blobcache

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "blobcache/export.hpp"
+
 namespace blobcache {
 
 enum class Errc {
@@ -32,18 +34,18 @@ enum class Errc {
 };
 
 // The category of Errc; name() == "blobcache". Thread-safe.
-const std::error_category& error_category() noexcept;
-std::error_code make_error_code(Errc e) noexcept;
+BLOBCACHE_EXPORT const std::error_category& error_category() noexcept;
+BLOBCACHE_EXPORT std::error_code make_error_code(Errc e) noexcept;
 
 // The enumerator's name, e.g. "entry_not_found"; "unknown" for other values.
-std::string_view errc_name(Errc e) noexcept;
+BLOBCACHE_EXPORT std::string_view errc_name(Errc e) noexcept;
 
 // code() is the Errc (in error_category()); what() is exactly the message
 // the library built, one sentence naming the operation, the namespace/key
 // or file, and the cause. (std::system_error would append ": " and the
 // category's text for the code; the code says that already.) Copies are
 // cheap and never throw: the message is shared.
-class Error : public std::system_error {
+class BLOBCACHE_EXPORT Error : public std::system_error {
  public:
   // what() is `message`; an empty message gives code.message().
   Error(std::error_code code, const std::string& message);

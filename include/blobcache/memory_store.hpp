@@ -5,6 +5,7 @@
 #include <string>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/store.hpp"
 
 namespace blobcache {
@@ -17,7 +18,7 @@ namespace blobcache {
 // stats() counts hits, misses and expirations in memory (never evictions:
 // a MemoryStore has no limits) and costs O(entries).
 // describe(): backend "memory", root as given, every supports_* true.
-class MemoryStore final : public Store {
+class BLOBCACHE_EXPORT MemoryStore final : public Store {
  public:
   // `clock` stamps updated_at; null: system_clock().
   explicit MemoryStore(std::string root = {}, std::shared_ptr<const Clock> clock = {});
@@ -43,7 +44,7 @@ class MemoryStore final : public Store {
   void do_reset_stats() override;
 
  private:
-  struct State;
+  struct BLOBCACHE_HIDDEN State;
   std::unique_ptr<State> state_;
 };
 

@@ -16,15 +16,17 @@
 #include <cstddef>
 #include <string_view>
 
+#include "blobcache/export.hpp"
+
 namespace blobcache {
 
 inline constexpr std::size_t kMaxNameBytes = 1024;
 
 // Throws Error(Errc::invalid_namespace) naming the rule `ns` breaks.
-void validate_namespace(std::string_view ns);
+BLOBCACHE_EXPORT void validate_namespace(std::string_view ns);
 // Throws Error(Errc::invalid_key) naming the rule `key` breaks.
-void validate_key(std::string_view key);
+BLOBCACHE_EXPORT void validate_key(std::string_view key);
 // True when `name` follows the grammar. Never throws.
-bool is_valid_name(std::string_view name) noexcept;
+BLOBCACHE_EXPORT bool is_valid_name(std::string_view name) noexcept;
 
 }  // namespace blobcache

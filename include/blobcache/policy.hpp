@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache {
@@ -19,7 +20,7 @@ namespace blobcache {
 // expires_in() < 0 (for an entry with expires_at, or for any entry when
 // ttl > 0), and an entry whose updated_at is ahead of now (another process's
 // clock runs ahead) has a negative age and is not expired by age.
-struct Policy {
+struct BLOBCACHE_EXPORT Policy {
   // Entries without expires_at expire `ttl` after updated_at; <= 0: never.
   Duration ttl{0};
   // The source of "now"; null: system_clock().

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/store.hpp"
 
 namespace blobcache {
@@ -18,7 +19,7 @@ class StoreImpl;
 }
 
 // An aggregate: `RedisOptions{.host = "cache.lan", .key_prefix = "ci"}`.
-struct RedisOptions {
+struct BLOBCACHE_EXPORT RedisOptions {
   // Where the server listens. `unix_socket`, when set, is used instead of
   // host:port.
   std::string host = "127.0.0.1";
@@ -109,7 +110,7 @@ struct RedisOptions {
 // "redis+unix:///path?db=N"), details "redis_version", "maxmemory_policy",
 // "maxmemory", "maxmemory_human" as the server reported them at the last
 // connection, and "key_prefix". describe() makes no round trip.
-class RedisStore final : public Store {
+class BLOBCACHE_EXPORT RedisStore final : public Store {
  public:
   // Connects at once. Throws Error: invalid_argument (an empty host without
   // a socket, a port outside 1-65535, db < 0, pool_size 0, an empty

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "blobcache/clock.hpp"
+#include "blobcache/export.hpp"
 #include "blobcache/store.hpp"
 
 namespace blobcache {
@@ -65,7 +66,7 @@ struct Limits {
 };
 
 // An aggregate: `SqliteOptions{.path = p, .read_only = true}`.
-struct SqliteOptions {
+struct BLOBCACHE_EXPORT SqliteOptions {
   // The one cache file; its folder is created (0700) if missing.
   std::filesystem::path path;
   // How long a call waits for another writer's lock before Error(Errc::busy).
@@ -137,7 +138,7 @@ struct SqliteOptions {
 // while mapped; open() never maps, nor does a read-only store opened
 // immutable, see read_only): so never truncate a live store's file by
 // other means, which would end the process with SIGBUS instead of an error.
-class SqliteStore final : public Store {
+class BLOBCACHE_EXPORT SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at
   // options.path. A file another program made (a non-empty SQLite database
@@ -226,7 +227,7 @@ class SqliteStore final : public Store {
   void do_release_lease(std::string_view ns, std::string_view key, std::string_view owner) override;
 
  private:
-  class Impl;
+  class BLOBCACHE_HIDDEN Impl;
   friend class detail::SqliteStoreAccess;  // the internal open path (tests, benchmark)
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -4,8 +4,9 @@
 // threads at once without external synchronization.
 //
 // The public methods are non-virtual: they validate namespaces and keys
-// (see names.hpp) and arguments, then call the protected do_* virtuals.
-// A backend therefore never sees a bad name. Backend authors implement the
+// (see names.hpp), PutOptions::if_match and a lease's owner and ttl, then
+// call the protected do_* virtuals. A backend therefore never sees a bad
+// name. Backend authors implement the
 // do_* methods and run blobcache::testing::run_store_contract against them.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/export.hpp"
 #include "blobcache/types.hpp"
 
 namespace blobcache {
@@ -27,7 +29,7 @@ namespace blobcache {
 // while reading is not seen. Not thread-safe: one reader, one thread at a
 // time. The reader holds resources of its store (for SqliteStore a read
 // snapshot): destroy it before the store and do not keep it for long.
-class BlobReader {
+class BLOBCACHE_EXPORT BlobReader {
  public:
   virtual ~BlobReader() = default;
   // Copies up to out.size() bytes into `out`; returns how many. Returns 0
@@ -38,7 +40,7 @@ class BlobReader {
   virtual const Meta& meta() const noexcept = 0;
 };
 
-class Store {
+class BLOBCACHE_EXPORT Store {
  public:
   virtual ~Store() = default;
 
@@ -185,8 +187,8 @@ class Store {
 
 // store->describe() with `fallback_backend` as the backend name when `store`
 // is null or names no backend.
-Info describe(const Store* store, std::string_view fallback_backend);
+BLOBCACHE_EXPORT Info describe(const Store* store, std::string_view fallback_backend);
 // store->check(); a null store is a no-op.
-void check(Store* store);
+BLOBCACHE_EXPORT void check(Store* store);
 
 }  // namespace blobcache

@@ -5,12 +5,13 @@
 #include <chrono>
 #include <memory>
 
+#include "blobcache/export.hpp"
 #include "blobcache/store.hpp"
 
 namespace blobcache {
 
 // An aggregate: `TieredOptions{.cooldown = std::chrono::seconds(5)}`.
-struct TieredOptions {
+struct BLOBCACHE_EXPORT TieredOptions {
   // After far fails with Errc::unavailable, calls skip it for this long
   // (served by near alone) instead of each paying far's timeout; the first
   // call after it tries far again.
@@ -49,7 +50,7 @@ struct TieredOptions {
 // and its own.
 //
 // Thread-safe when near and far are (the built-in stores are).
-class TieredStore final : public Store {
+class BLOBCACHE_EXPORT TieredStore final : public Store {
  public:
   // REQUIRES: near and far are not null and are different stores.
   // Throws Error(Errc::invalid_argument) otherwise.

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "blobcache/export.hpp"
+
 namespace blobcache {
 
 using Bytes = std::vector<std::byte>;
@@ -22,13 +24,13 @@ using TimePoint = std::chrono::system_clock::time_point;
 using Duration = std::chrono::nanoseconds;
 
 // Views the characters of `text` as bytes. The view borrows `text`'s storage.
-BytesView as_bytes(std::string_view text) noexcept;
+BLOBCACHE_EXPORT BytesView as_bytes(std::string_view text) noexcept;
 // Views `bytes` as characters. The view borrows `bytes`' storage.
-std::string_view as_text(BytesView bytes) noexcept;
+BLOBCACHE_EXPORT std::string_view as_text(BytesView bytes) noexcept;
 
 // How a put stores an entry. An aggregate: write
 // `PutOptions{.content_type = "text/plain", .expires_at = t}`.
-struct PutOptions {
+struct BLOBCACHE_EXPORT PutOptions {
   // Free-form MIME type, stored and returned as given.
   std::string content_type;
   // Absolute expiry. When set it wins over any TTL policy (see Policy).
@@ -48,7 +50,7 @@ struct PutOptions {
 };
 
 // What the store knows about one entry.
-struct Meta {
+struct BLOBCACHE_EXPORT Meta {
   std::int64_t size = 0;                // length of the value in bytes
   TimePoint updated_at{};               // stamped by the store's clock at put
   std::optional<TimePoint> expires_at;  // as given in PutOptions
@@ -59,14 +61,14 @@ struct Meta {
 };
 
 // One entry of a namespace, as listed by Store::list().
-struct Object {
+struct BLOBCACHE_EXPORT Object {
   std::string key;
   Meta meta;
   friend bool operator==(const Object&, const Object&) = default;
 };
 
 // A whole value with its metadata, as returned by Store::get().
-struct Blob {
+struct BLOBCACHE_EXPORT Blob {
   Bytes data;
   Meta meta;
   // The value viewed as characters; borrows `data`.
@@ -74,7 +76,7 @@ struct Blob {
 };
 
 // One entry seen through a Policy, as listed by Cache::list().
-struct Entry {
+struct BLOBCACHE_EXPORT Entry {
   std::string key;
   Meta meta;
   Duration age;         // now - updated_at
@@ -83,7 +85,7 @@ struct Entry {
 };
 
 // Diagnostics describing a backend, as returned by Store::describe().
-struct Info {
+struct BLOBCACHE_EXPORT Info {
   std::string backend;  // "sqlite", "memory", "redis", "tiered", ...
   std::string root;     // where the data lives (the SQLite file path, redis://host:port/db)
   bool supports_list = false;
@@ -98,7 +100,7 @@ struct Info {
 
 // One put of a batch (Store::put_many). Borrows `ns`, `key` and `value`:
 // they must stay valid until put_many returns.
-struct PutRequest {
+struct BLOBCACHE_EXPORT PutRequest {
   std::string_view ns;
   std::string_view key;
   BytesView value;
@@ -107,7 +109,7 @@ struct PutRequest {
 
 // One namespace of a store with its totals, as returned by
 // Store::namespaces().
-struct NamespaceInfo {
+struct BLOBCACHE_EXPORT NamespaceInfo {
   std::string name;
   std::int64_t entries = 0;
   std::int64_t bytes = 0;  // sum of the values' sizes
@@ -115,7 +117,7 @@ struct NamespaceInfo {
 };
 
 // Statistics of one namespace, as part of Stats.
-struct NamespaceStats {
+struct BLOBCACHE_EXPORT NamespaceStats {
   std::string ns;
   std::int64_t entries = 0;
   std::int64_t bytes = 0;         // sum of the values' sizes
@@ -130,7 +132,7 @@ struct NamespaceStats {
 // are exact at the moment they are read; the counters are totals since the
 // store was created or reset (see Store::stats() for when a backend writes
 // them).
-struct Stats {
+struct BLOBCACHE_EXPORT Stats {
   std::int64_t entries = 0;
   std::int64_t bytes = 0;       // sum of the values' sizes
   std::int64_t file_bytes = 0;  // on disk (database + WAL); 0 where not applicable
@@ -145,14 +147,14 @@ struct Stats {
 };
 
 // One entry that failed a deep verification (Store::verify()).
-struct VerifyFailure {
+struct BLOBCACHE_EXPORT VerifyFailure {
   std::string ns;
   std::string key;
   std::string reason;  // e.g. "etag mismatch", "size mismatch", or an Error's what()
 };
 
 // The outcome of Store::verify().
-struct VerifyReport {
+struct BLOBCACHE_EXPORT VerifyReport {
   std::int64_t entries_checked = 0;
   std::int64_t bytes_checked = 0;
   std::vector<VerifyFailure> failures;
@@ -160,7 +162,7 @@ struct VerifyReport {
 };
 
 // Progress of Store::verify(), reported after each entry.
-struct VerifyProgress {
+struct BLOBCACHE_EXPORT VerifyProgress {
   std::int64_t entries_done = 0;
   std::int64_t entries_total = 0;
   std::int64_t bytes_done = 0;

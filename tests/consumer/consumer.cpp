@@ -5,9 +5,9 @@
 int main() {
   auto store = std::make_shared<blobcache::MemoryStore>();
   blobcache::Cache cache(store, "consumer", std::chrono::hours(1));
-  cache.put("greeting", std::string_view("hello from a subproject"));
+  cache.put("greeting", std::string_view("hello from a consumer"));
   const auto blob = cache.get("greeting");
-  if (!blob || blob->text() != "hello from a subproject") return 1;
+  if (!blob || blob->text() != "hello from a consumer") return 1;
   std::printf("consumer: %s (blobcache %s)\n", std::string(blob->text()).c_str(),
               blobcache::kVersion);
   return 0;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The style checks of CI, each recorded as one test in
+# LOG_BUILD/meson-logs/testlog.json (meson's format), so that
+# .ci/summarize_tests.py counts it:
+#   clang_format: every tracked C++ file outside subprojects/ is formatted as
+#     .clang-format says (clang-format --dry-run --Werror);
+#   clang_tidy: the checks .clang-tidy enables find nothing in any source
+#     file of DB_BUILD's compile database (outside subprojects/).
+# A check whose tool is missing is recorded as skipped. Prints each check's
+# time. Usage: .ci/style.sh LOG_BUILD DB_BUILD
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log_build=$1
+db_build=$2
+log=$log_build/meson-logs/testlog.json
+mkdir -p "$(dirname "$log")"
+rm -f "$log"
+record() { printf '{"name": "%s", "result": "%s"}\n' "$1" "$2" >>"$log"; }
+status=0
+
+if command -v clang-format >/dev/null; then
+  start=$SECONDS
+  if git ls-files -z -- '*.cpp' '*.hpp' '*.h' '*.cc' ':!:subprojects/**' |
+      xargs -0 clang-format --dry-run --Werror; then
+    record clang_format OK
+  else
+    record clang_format FAIL
+    status=1
+    echo "clang_format: run clang-format -i on the files above"
+  fi
+  echo "clang_format: $((SECONDS - start)) s"
+else
+  echo "clang_format: clang-format not found, skipped"
+  record clang_format SKIP
+fi
+
+if command -v clang-tidy >/dev/null && [ -f "$db_build/compile_commands.json" ]; then
+  start=$SECONDS
+  # One clang-tidy per file, two at a time; xargs fails when any of them
+  # does. Its counts of suppressed warnings (outside HeaderFilterRegex) are
+  # dropped from the log.
+  python3 -c '
+import json, os, sys
+files = {os.path.normpath(os.path.join(entry["directory"], entry["file"]))
+         for entry in json.load(open(sys.argv[1]))}
+print("\0".join(sorted(f for f in files if "/subprojects/" not in f)), end="")
+' "$db_build/compile_commands.json" |
+      xargs -0 -n 1 -P 2 clang-tidy -p "$db_build" --quiet --use-color=false 2>&1 |
+    grep -vE '^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$|^Suppressed [0-9]+ warnings|^Use -header-filter'
+  if [ "${PIPESTATUS[1]}" -eq 0 ]; then
+    record clang_tidy OK
+  else
+    record clang_tidy FAIL
+    status=1
+  fi
+  echo "clang_tidy: $((SECONDS - start)) s"
+else
+  echo "clang_tidy: clang-tidy or $db_build/compile_commands.json not found, skipped"
+  record clang_tidy SKIP
+fi
+exit $status
