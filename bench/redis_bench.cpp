@@ -20,7 +20,7 @@
 //
 // Method: one warm-up repetition, then the median of --reps (5) repetitions;
 // the systems alternate repetition by repetition. The server is started by
-// the harness (tests/redis/redis_server.hpp: 127.0.0.1, a free port, no
+// the harness (tests/support/redis_server.hpp: 127.0.0.1, a free port, no
 // persistence) unless --port names a running one.
 //
 // The malloc environment of every benchmark here (docs/performance.md): a
@@ -52,7 +52,7 @@
 #include <string>
 #include <vector>
 
-#include "redis/redis_server.hpp"
+#include "redis_server.hpp"
 
 #if !BLOBCACHE_HAS_REDIS
 #error "redis_bench needs a build with RedisStore"

@@ -11,6 +11,7 @@
 #include "blobcache/policy.hpp"
 
 #include "errors.hpp"
+#include "read_counting.hpp"
 #include "sha256.hpp"
 #include "stream_read.hpp"
 
@@ -64,6 +65,7 @@ struct MemoryStore::State {
   std::map<std::string, Counters, std::less<>> counters;  // GUARDED_BY(counters_mutex)
 
   void count(std::string_view ns, std::uint64_t Counters::*counter, std::uint64_t n = 1) {
+    if (counter != &Counters::expirations && detail::UncountedReads::active()) return;
     const std::lock_guard lock(counters_mutex);
     auto it = counters.find(ns);
     if (it == counters.end()) it = counters.emplace(std::string(ns), Counters{}).first;

@@ -9,9 +9,12 @@
 
 #include "errors.hpp"
 #include "names_detail.hpp"
+#include "read_counting.hpp"
 #include "sha256.hpp"
 
 namespace blobcache {
+
+thread_local int detail::UncountedReads::depth_ = 0;
 namespace {
 
 bool is_lowercase_sha256_hex(std::string_view text) noexcept {
@@ -104,6 +107,7 @@ std::vector<NamespaceInfo> Store::namespaces() { return do_namespaces(); }
 
 VerifyReport Store::verify(const std::function<void(const VerifyProgress&)>& progress,
                            std::stop_token stop) {
+  const detail::UncountedReads not_lookups;
   return do_verify(progress, std::move(stop));
 }
 

@@ -159,10 +159,13 @@ TEST_CASE("Policy saturates exactly at the edges of TimePoint and Duration",
 
 TEST_CASE("Policy without a clock uses the system clock", "[policy]") {
   const Policy policy{.ttl = 1h, .clock = nullptr};
+  // Read between two readings of the system clock (no bound on how long
+  // the call took: that is the machine's business).
   const TimePoint before = std::chrono::system_clock::now();
   const TimePoint now = policy.now();
-  CHECK(now >= before);
-  CHECK(now - before < 1min);
+  const TimePoint after = std::chrono::system_clock::now();
+  CHECK(before <= now);
+  CHECK(now <= after);
 }
 
 }  // namespace

@@ -93,6 +93,17 @@ int main() {
   tiered.put("public", "t", std::string_view("tiered"));
   expect(tiered.get("public", "t")->text() == "tiered", "a TieredStore reads what it wrote");
 
+#if BLOBCACHE_HAS_REDIS
+  // Links RedisStore's exported constructor; bad options fail before any
+  // connection, so no server is needed.
+  try {
+    blobcache::RedisStore redis(blobcache::RedisOptions{.pool_size = 0});
+    expect(false, "a RedisStore with pool_size 0 throws");
+  } catch (const blobcache::Error& e) {
+    expect(e.code() == blobcache::Errc::invalid_argument, "pool_size 0 is invalid_argument");
+  }
+#endif
+
   if (failures == 0) std::puts("public API: ok");
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

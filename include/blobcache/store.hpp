@@ -110,8 +110,9 @@ class BLOBCACHE_EXPORT Store {
   // Deep verification: reads every entry of every namespace whole and checks
   // that its bytes hash to its etag and match its size. Failures are
   // collected in the report, not thrown. `progress`, when given, is called
-  // after each entry on the calling thread. Throws Error(Errc::cancelled)
-  // when `stop` is requested, and what namespaces() throws.
+  // after each entry on the calling thread. Its reads are not lookups: they
+  // count in no hits or misses. Throws Error(Errc::cancelled) when `stop`
+  // is requested, and what namespaces() throws.
   // Cost: reads every byte of the store.
   VerifyReport verify(const std::function<void(const VerifyProgress&)>& progress = {},
                       std::stop_token stop = {});

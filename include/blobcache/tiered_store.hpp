@@ -87,7 +87,7 @@ class BLOBCACHE_EXPORT TieredStore final : public Store {
   void do_release_lease(std::string_view ns, std::string_view key, std::string_view owner) override;
 
  private:
-  class Impl;
+  class BLOBCACHE_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -62,9 +62,17 @@ FileKind probe_with_sqlite(const std::filesystem::path& file, bool has_wal) {
     SQLite::Database db(
         has_wal ? file.string() : immutable_uri(file),
         SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX | (has_wal ? 0 : SQLite::OPEN_URI));
-    const auto application_id = db.execAndGet("PRAGMA application_id").getInt64();
-    const auto user_version = db.execAndGet("PRAGMA user_version").getInt64();
-    const auto objects = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64();
+    // One statement, so one snapshot: read one by one, a blobcache file
+    // another process creates meanwhile could show its tables but not yet
+    // its application_id, and pass for another program's.
+    SQLite::Statement query(db,
+                            "SELECT (SELECT application_id FROM pragma_application_id),"
+                            " (SELECT user_version FROM pragma_user_version),"
+                            " (SELECT count(*) FROM sqlite_master)");
+    query.executeStep();
+    const auto application_id = query.getColumn(0).getInt64();
+    const auto user_version = query.getColumn(1).getInt64();
+    const auto objects = query.getColumn(2).getInt64();
     if (application_id == kApplicationId) {
       kind.is = FileKind::Is::blobcache;
     } else if (application_id == 0 && user_version == 0 && objects == 0) {

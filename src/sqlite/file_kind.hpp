@@ -23,7 +23,9 @@ struct FileKind {
 // writes the file, never changes its journal mode, and never creates a
 // -wal or -shm beside a file that has no -wal (the SQLite probe, needed
 // only for a database without an application_id, then opens it immutable).
-// Throws Error(Errc::io or read_only) when the file cannot be read.
+// Throws Error(Errc::io or read_only) when the file cannot be read, and
+// Error(Errc::busy) when another connection holds a lock the probe must
+// wait for (the caller retries).
 FileKind recognise(const std::filesystem::path& file);
 
 }  // namespace blobcache::detail

@@ -71,15 +71,7 @@ class DatabaseOpener {
   // one. A healthy file of another program is refused whatever
   // on_corruption says: quarantine is for damage, not for other programs.
   void prepare_file() {
-    FileKind kind = recognise(options_.path);
-    // Another process is creating the file (or recovering its WAL): wait
-    // for it like for any lock, so many processes can open a new file at once.
-    for (int attempt_number = 0;
-         kind.is == FileKind::Is::locked && std::chrono::steady_clock::now() < deadline_;
-         ++attempt_number) {
-      back_off(attempt_number);
-      kind = recognise(options_.path);
-    }
+    const FileKind kind = recognise_waiting();
     switch (kind.is) {
       case FileKind::Is::absent:
         if (options_.read_only) {
@@ -100,6 +92,23 @@ class DatabaseOpener {
       case FileKind::Is::empty:
       case FileKind::Is::blobcache:
         return;
+    }
+  }
+
+  // recognise(), retried while another process holds a lock on the file
+  // (one creating it takes the exclusive lock to switch it to WAL), until
+  // busy_timeout.
+  FileKind recognise_waiting() const {
+    for (int attempt_number = 0;; ++attempt_number) {
+      try {
+        const FileKind kind = recognise(options_.path);
+        if (kind.is != FileKind::Is::locked || std::chrono::steady_clock::now() >= deadline_) {
+          return kind;
+        }
+      } catch (const Error& e) {
+        if (e.errc() != Errc::busy || std::chrono::steady_clock::now() >= deadline_) throw;
+      }
+      back_off(attempt_number);
     }
   }
 
@@ -130,9 +139,11 @@ class DatabaseOpener {
     for (int attempt_number = 0;; ++attempt_number) {
       std::string corruption;
       std::unique_ptr<Connection> connection;
-      const auto failure = attempt([&] { connection = open_connection(config, corruption); });
-      if (connection) {
-        db_.remember_limits(read_limits(*connection, at_open));
+      const auto failure = attempt([&] {
+        connection = open_connection(config, corruption);
+        if (connection) db_.remember_limits(read_limits(*connection, at_open));
+      });
+      if (connection && !failure) {
         db_.pool_ = std::make_unique<ConnectionPool>(config);
         db_.pool_->adopt(std::move(connection));
         return;
@@ -164,7 +175,8 @@ class DatabaseOpener {
 
   Database& db_;
   const SqliteOptions& options_;
-  std::chrono::steady_clock::time_point deadline_{};
+  // Lock waits of the whole open end here (busy_timeout after it began).
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 std::shared_ptr<Database> Database::open(SqliteOptions options, const Tuning& tuning) {

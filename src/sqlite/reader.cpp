@@ -6,6 +6,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "read_counting.hpp"
 #include "sqlite/blob_reader.hpp"
 #include "sqlite/chunk_blob.hpp"
 #include "sqlite/files.hpp"
@@ -93,7 +94,7 @@ ValueRead read_value(Connection& connection, Route route, std::string_view ns, s
 }  // namespace
 
 void Reader::count(std::string_view ns, std::string_view key, bool found) {
-  if (!db_->tuning().count_reads) return;
+  if (!db_->tuning().count_reads || UncountedReads::active()) return;
   Tallies& tallies = db_->tallies();
   tallies.count(ns, found);
   if (found && db_->records_accesses()) tallies.accessed(ns, key, db_->now());

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "sqlite/sqlite_error.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -168,6 +169,9 @@ std::string problems_of(Connection& connection, const char* pragma) {
   std::string problems;
   while (check.executeStep()) {
     const std::string line = check.getColumn(0).getString();
+    if (const int read_failure = read_failure_in_check(line); read_failure != 0) {
+      throw SQLite::Exception(line, read_failure);
+    }
     if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
   }
   return problems;

@@ -16,6 +16,20 @@ bool is_corruption(int result_code) noexcept {
   return (result_code & 0xFF) == SQLITE_CORRUPT || (result_code & 0xFF) == SQLITE_NOTADB;
 }
 
+int read_failure_in_check(std::string_view finding) noexcept {
+  // The words of SQLite's checkTreePage and checkList (btree.c).
+  constexpr std::string_view kCoded = "unable to get the page. error code=";
+  if (const auto at = finding.find(kCoded); at != std::string_view::npos) {
+    int code = 0;
+    for (std::size_t i = at + kCoded.size();
+         i < finding.size() && finding[i] >= '0' && finding[i] <= '9' && code < 100'000; ++i) {
+      code = code * 10 + (finding[i] - '0');
+    }
+    return is_corruption(code) ? 0 : (code != 0 ? code : SQLITE_IOERR);
+  }
+  return finding.find("failed to get page") != std::string_view::npos ? SQLITE_IOERR : 0;
+}
+
 int result_of_blob_open_on_stepped_row(int rc) noexcept {
   return rc == SQLITE_ERROR ? SQLITE_CORRUPT : rc;
 }

@@ -32,6 +32,12 @@ bool is_lock_wait(int result_code) noexcept;
 // The file or a page is damaged (CORRUPT, NOTADB).
 bool is_corruption(int result_code) noexcept;
 
+// The result code behind one finding of PRAGMA quick_check or
+// integrity_check that is not damage: a page SQLite could not read ("unable
+// to get the page. error code=266", "failed to get page 31") is a failing
+// disk, and must never set a healthy file aside. 0 for any other finding.
+int read_failure_in_check(std::string_view finding) noexcept;
+
 // What sqlite3_blob_open/reopen's result `rc` means on a row the caller has
 // just stepped to in the same read transaction: SQLITE_ERROR there ("cannot
 // open value of type integer") says the column holds no blob, which only

@@ -1,4 +1,4 @@
-// RedisStore against a real redis-server (tests/redis/redis_server.hpp).
+// RedisStore against a real redis-server (tests/support/redis_server.hpp).
 #include "blobcache/redis_store.hpp"
 
 #include <atomic>
@@ -14,25 +14,27 @@
 
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
-#include "redis/redis_server.hpp"
-#include "redis/values.hpp"
-#include "robustness/sha256_hex.hpp"
-#include "sqlite/child_process.hpp"
+#include "processes.hpp"
+#include "redis_server.hpp"
+#include "sha256_hex.hpp"
 #include "temp_dir.hpp"
+#include "values.hpp"
+#include "wait_until.hpp"
 
 namespace blobcache {
 namespace {
 
 using namespace std::chrono_literals;
-using test::child_env;
+using test::env_or_empty;
 using test::errc_of;
 using test::keys_matching;
 using test::pattern;
 using test::PatternBuffer;
 using test::read_all;
 using test::RedisServer;
-using test::run_child_test;
+using test::run_self;
 using test::sha256_of;
+using test::wait_until;
 
 TEST_CASE("RedisStore passes the store contract") {
   RedisServer server;
@@ -500,12 +502,8 @@ TEST_CASE(
   CHECK(pttl <= 300);
   // An entry already expired when put stays readable for the grace.
   CHECK(store.get("ns", "past").has_value());
-  for (int i = 0; i < 1000 && keys_matching(server, "ttl:{ttl}:e:2:ns:soon").size() == 1; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
-  for (int i = 0; i < 1000 && keys_matching(server, "ttl:{ttl}:e:2:ns:past").size() == 1; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_until([&] { return keys_matching(server, "ttl:{ttl}:e:2:ns:soon").empty(); });
+  wait_until([&] { return keys_matching(server, "ttl:{ttl}:e:2:ns:past").empty(); });
   const auto listed = store.list("ns");
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].key == "never");
@@ -590,9 +588,9 @@ TEST_CASE("RedisStore: an interrupted put leaves nothing visible; staged chunks 
     CHECK(keys_matching(server, "stage:{stage}:t:*").empty());
   }
   SECTION("a process killed mid-put leaves a staging key that expires") {
-    const auto child = run_child_test("redis child put then freeze",
-                                      {{"REDIS_PORT", std::to_string(server.port())}});
-    CHECK(child.exit_code == -1);  // killed by its own SIGKILL
+    const auto child =
+        run_self("redis child put then freeze", {{"REDIS_PORT", std::to_string(server.port())}});
+    CHECK(child.signal == SIGKILL);  // killed by its own SIGKILL
     const auto staged = keys_matching(server, "stage:{stage}:t:*");
     REQUIRE(staged.size() == 1);
     const auto pttl = std::stoll(server.command({"PTTL", staged[0]}));
@@ -604,7 +602,7 @@ TEST_CASE("RedisStore: an interrupted put leaves nothing visible; staged chunks 
 }
 
 TEST_CASE("redis child put then freeze", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "stage"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "stage"});
   PatternBuffer buffer(10 << 20, 2, [] { ::raise(SIGKILL); });
   std::istream in(&buffer);
   store.put_stream("ns", "k", in);
@@ -613,8 +611,8 @@ TEST_CASE("redis child put then freeze", "[.]") {
 TEST_CASE("RedisStore: a stream of 128 MiB goes in and out in constant memory") {
   RedisServer server;
   const auto child =
-      run_child_test("redis child stream 128 MiB", {{"REDIS_PORT", std::to_string(server.port())}});
-  CHECK(child.exit_code == 0);
+      run_self("redis child stream 128 MiB", {{"REDIS_PORT", std::to_string(server.port())}});
+  CHECK((child.exited && child.code == 0));
   INFO("child peak RSS " << child.max_rss_kib << " KiB");
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   // The sanitizers' quarantine and shadow memory dwarf the store's own use.
@@ -625,7 +623,7 @@ TEST_CASE("RedisStore: a stream of 128 MiB goes in and out in constant memory") 
 }
 
 TEST_CASE("redis child stream 128 MiB", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "rss"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "rss"});
   constexpr std::size_t kSize = std::size_t{128} << 20;
   PatternBuffer buffer(kSize, 10);
   std::istream in(&buffer);
@@ -649,7 +647,7 @@ TEST_CASE("redis child stream 128 MiB", "[.]") {
 TEST_CASE("RedisStore: two processes share entries through Redis only") {
   RedisServer server;
   const std::map<std::string, std::string> env = {{"REDIS_PORT", std::to_string(server.port())}};
-  REQUIRE(run_child_test("redis child writes", env).exit_code == 0);
+  REQUIRE(run_self("redis child writes", env).code == 0);
   RedisStore store(server.options("shared"));
   const auto listed = store.list("ns");
   REQUIRE(listed.size() == 20);
@@ -662,7 +660,7 @@ TEST_CASE("RedisStore: two processes share entries through Redis only") {
   }
   store.erase("ns", "k3");
   store.put("ns", "k4", std::string_view("parent"));
-  REQUIRE(run_child_test("redis child reads back", env).exit_code == 0);
+  REQUIRE(run_self("redis child reads back", env).code == 0);
   // The child's hit counts reached the server when its store closed.
   const Stats stats = store.stats();
   CHECK(stats.hits >= 20 + 2);
@@ -670,7 +668,7 @@ TEST_CASE("RedisStore: two processes share entries through Redis only") {
 }
 
 TEST_CASE("redis child writes", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "shared"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "shared"});
   for (int i = 0; i < 20; ++i) {
     store.put("ns", "k" + std::to_string(i),
               pattern(static_cast<std::size_t>(i) * 50'000, static_cast<std::uint32_t>(i)),
@@ -679,7 +677,7 @@ TEST_CASE("redis child writes", "[.]") {
 }
 
 TEST_CASE("redis child reads back", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "shared"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "shared"});
   REQUIRE_FALSE(store.get("ns", "k3").has_value());
   REQUIRE(store.get("ns", "k4")->text() == "parent");
   REQUIRE(store.get("ns", "k5")->data == pattern(250'000, 5));
@@ -693,7 +691,7 @@ TEST_CASE("RedisStore: of four processes creating one key with if_match \"\", ex
   std::atomic<int> lost{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      const int code = run_child_test("redis child creates once", env).exit_code;
+      const int code = run_self("redis child creates once", env).code;
       ++(code == 0 ? won : lost);
     });
   }
@@ -703,7 +701,7 @@ TEST_CASE("RedisStore: of four processes creating one key with if_match \"\", ex
 }
 
 TEST_CASE("redis child creates once", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "once"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "once"});
   try {
     store.put("ns", "k", pattern(300'000, static_cast<std::uint32_t>(::getpid())),
               {.if_match = std::string()});
@@ -720,27 +718,22 @@ TEST_CASE("RedisStore: fill leases across two processes") {
   REQUIRE(store.try_acquire_lease("ns", "k", "parent", 30s));
   CHECK(store.try_acquire_lease("ns", "k", "parent", 30s));  // again: extended
   // The child (owner "child") cannot take it while the parent holds it.
-  CHECK(run_child_test("redis child takes lease", env).exit_code == 1);
+  CHECK(run_self("redis child takes lease", env).code == 1);
   store.release_lease("ns", "k", "child");  // not the owner: nothing happens
   CHECK_FALSE(store.try_acquire_lease("ns", "k", "third", 30s));
   store.release_lease("ns", "k", "parent");
   // Now the child takes it, with a short ttl, and exits holding it.
-  CHECK(run_child_test("redis child takes lease", env).exit_code == 0);
+  CHECK(run_self("redis child takes lease", env).code == 0);
   CHECK_FALSE(store.try_acquire_lease("ns", "k", "parent", 30s));
   // A lease whose owner died ends with its ttl.
-  bool taken = false;
-  for (int i = 0; i < 500 && !taken; ++i) {
-    taken = store.try_acquire_lease("ns", "k", "parent", 30s);
-    if (!taken) std::this_thread::sleep_for(10ms);
-  }
-  CHECK(taken);
+  wait_until([&] { return store.try_acquire_lease("ns", "k", "parent", 30s); });
   CHECK(keys_matching(server, "lease:{lease}:l:*").size() == 1);
   store.release_lease("ns", "k", "parent");
   CHECK(keys_matching(server, "lease:{lease}:l:*").empty());
 }
 
 TEST_CASE("redis child takes lease", "[.]") {
-  RedisStore store({.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "lease"});
+  RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "lease"});
   if (!store.try_acquire_lease("ns", "k", "child", 300ms)) std::exit(1);  // NOLINT
 }
 
@@ -753,7 +746,7 @@ TEST_CASE("RedisStore: 32 callers in 4 processes missing one key run get_or_fill
   std::atomic<int> failed{0};
   for (int i = 0; i < 4; ++i) {
     processes.emplace_back([&] {
-      if (run_child_test("redis child fills", env).exit_code != 0) ++failed;
+      if (run_self("redis child fills", env).code != 0) ++failed;
     });
   }
   for (auto& process : processes) process.join();
@@ -769,7 +762,7 @@ TEST_CASE("RedisStore: 32 callers in 4 processes missing one key run get_or_fill
 
 TEST_CASE("redis child fills", "[.]") {
   auto store = std::make_shared<RedisStore>(
-      RedisOptions{.port = std::stoi(child_env("REDIS_PORT")), .key_prefix = "fill"});
+      RedisOptions{.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "fill"});
   std::atomic<int> failures{0};
   std::vector<std::thread> callers;
   for (int t = 0; t < 8; ++t) {
@@ -777,7 +770,7 @@ TEST_CASE("redis child fills", "[.]") {
       try {
         Cache cache(store, "ns", 0ns);
         cache.get_or_fill("key", [&] {
-          std::ofstream(child_env("FILL_RUNS"), std::ios::app) << ::getpid() << '\n';
+          std::ofstream(env_or_empty("FILL_RUNS"), std::ios::app) << ::getpid() << '\n';
           std::this_thread::sleep_for(200ms);
           return Fill{.data = Bytes(1000, std::byte{7}), .opts = {}};
         });

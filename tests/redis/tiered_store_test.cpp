@@ -8,11 +8,12 @@
 #include "blobcache/testing/contract.hpp"
 
 #include "catch_compat.hpp"
+#include "counting_store.hpp"
 #include "errc_of.hpp"
-#include "redis/counting_store.hpp"
-#include "redis/redis_server.hpp"
-#include "redis/values.hpp"
+#include "redis_server.hpp"
 #include "temp_dir.hpp"
+#include "values.hpp"
+#include "wait_until.hpp"
 
 namespace blobcache {
 namespace {
@@ -117,13 +118,10 @@ TEST_CASE("TieredStore: far down degrades to near alone, skips far for the coold
 
   // Far comes back; after the cooldown a call reaches it again.
   server.restart();
-  bool reached = false;
-  for (int i = 0; i < 1000 && !reached; ++i) {
+  test::wait_until([&] {
     store.get("ns", "absent");
-    reached = tier.far->calls() > calls_down;
-    if (!reached) std::this_thread::sleep_for(10ms);
-  }
-  REQUIRE(reached);
+    return tier.far->calls() > calls_down;
+  });
   CHECK(store.describe().details.at("far") == "available");
   store.put("ns", "after", std::string_view("far again"));
   CHECK(tier.redis->get("ns", "after")->text() == "far again");

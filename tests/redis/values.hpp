@@ -12,21 +12,11 @@
 
 #include "blobcache/store.hpp"
 
-#include "redis/redis_server.hpp"
-#include "robustness/sha256_hex.hpp"
+#include "bytes.hpp"  // pattern()
+#include "redis_server.hpp"
+#include "sha256_hex.hpp"
 
 namespace blobcache::test {
-
-// Deterministic bytes that differ by `seed`.
-inline Bytes pattern(std::size_t size, std::uint32_t seed) {
-  Bytes bytes(size);
-  std::uint32_t state = seed * 2654435761U + 1U;
-  for (auto& b : bytes) {
-    state = state * 1664525U + 1013904223U;
-    b = static_cast<std::byte>(state >> 24);
-  }
-  return bytes;
-}
 
 inline std::string sha256_of(BytesView bytes) { return sha256_hex(bytes); }
 

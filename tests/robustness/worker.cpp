@@ -2,17 +2,19 @@
 //
 //   worker stress DB SEED THREADS OPS  mixed get/put/erase/list/clean over
 //                                      shared keys; every read verified
-//   worker open DB START_NS ID         waits until the wall clock reaches
-//                                      START_NS, opens (creating) DB, puts one entry
+//   worker open DB START_FD ID         waits until START_FD (a pipe) is
+//                                      closed by the parent, opens
+//                                      (creating) DB, puts one entry
 //   worker write DB SEED               writes forever (until killed): put,
 //                                      put_stream, put_many, erase_namespace, clean
 //   worker fill DB                     puts 64 KiB values until the disk is
 //                                      full, checks the error, then verifies
-//   worker readonly DB                 expects DB to be unwritable: writing
-//                                      fails with read_only naming the path,
-//                                      reading (read_only mode) still works
+//   worker fill-faulty DB WRITES       the same on a disk that fills after
+//                                      WRITES writes (the fault VFS, as any
+//                                      user), then frees space and fills again
 //
-// Exit codes: 0 ok, 1 a torn or wrong read, 2 an unexpected error, 3 usage.
+// Exit codes: 0 ok, 1 a torn or wrong read, 2 an unexpected error, 3 usage,
+// 4 the fault VFS is not the one the library uses.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -24,10 +26,12 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "blobcache/blobcache.hpp"
 
+#include "fault_vfs.hpp"
 #include "sha256_hex.hpp"
 
 namespace {
@@ -130,8 +134,9 @@ int stress(const std::string& db, unsigned seed, int threads, int ops) {
   return torn ? 1 : 0;
 }
 
-int open_at(const std::string& db, long long start_ns, const std::string& id) {
-  while (std::chrono::system_clock::now().time_since_epoch() < std::chrono::nanoseconds(start_ns)) {
+int open_at(const std::string& db, int start_fd, const std::string& id) {
+  char byte = 0;
+  while (::read(start_fd, &byte, 1) > 0) {  // returns 0 once every writer has closed it
   }
   try {
     auto store = open_store(db);
@@ -228,33 +233,25 @@ int fill(const std::string& db) {
   return 0;
 }
 
-// The read_only error must name the file or its folder.
-bool names_path(const blobcache::Error& e, const std::string& db) {
-  const std::string what = e.what();
-  return what.find(std::filesystem::path(db).parent_path().string()) != std::string::npos;
-}
-
-int read_only(const std::string& db) {
-  try {
-    auto store = open_store(db);
-    store->put("ns", "new", std::string_view("must not be written"));
-    std::cerr << "readonly: a write to an unwritable file succeeded\n";
-    return 1;
-  } catch (const blobcache::Error& e) {
-    if (e.code() != blobcache::Errc::read_only || !names_path(e, db)) {
-      std::cerr << "readonly: expected read_only naming the path, got "
-                << blobcache::errc_name(e.errc()) << ": " << e.what() << "\n";
-      return 2;
+// The disk of the process fills after `writes` writes to a database file
+// or its -wal; then space is freed and it fills again after as many.
+int fill_faulty(const std::string& db, std::uint64_t writes) {
+  using blobcache::test::Fault;
+  using blobcache::test::FaultOp;
+  using blobcache::test::FaultTarget;
+  blobcache::test::FaultVfs disk(/*make_default=*/true);
+  const Fault full{
+      .op = FaultOp::write, .target = FaultTarget::both, .error = ENOSPC, .nth = writes};
+  for (int round = 0; round < 2; ++round) {
+    disk.arm(full);
+    // A store whose writes the VFS does not see would fill a real disk.
+    open_store(db)->put("probe", "round-" + std::to_string(round), std::string_view("p"));
+    if (disk.seen() == 0) {
+      std::cerr << "fill-faulty: the library's SQLite is not the one the fault VFS joined\n";
+      return 4;
     }
-  }
-  try {
-    blobcache::SqliteStore store({.path = db, .read_only = true});
-    const auto blob = store.get("ns", "k");
-    if (!blob || blob->text() != "kept") return 1;
-    if (store.get("ns", "new")) return 1;
-  } catch (const blobcache::Error& e) {
-    std::cerr << "readonly: reading in read_only mode failed: " << e.what() << "\n";
-    return 2;
+    if (const int code = fill(db); code != 0) return code;
+    disk.clear();  // space freed
   }
   return 0;
 }
@@ -267,11 +264,12 @@ int main(int argc, char** argv) {
     return stress(args[1], static_cast<unsigned>(std::stoul(args[2])), std::stoi(args[3]),
                   std::stoi(args[4]));
   }
-  if (args.size() == 4 && args[0] == "open") return open_at(args[1], std::stoll(args[2]), args[3]);
+  if (args.size() == 4 && args[0] == "open") return open_at(args[1], std::stoi(args[2]), args[3]);
   if (args.size() == 3 && args[0] == "write")
     write_forever(args[1], static_cast<unsigned>(std::stoul(args[2])));
   if (args.size() == 2 && args[0] == "fill") return fill(args[1]);
-  if (args.size() == 2 && args[0] == "readonly") return read_only(args[1]);
-  std::cerr << "usage: worker stress|open|write|fill|readonly ...\n";
+  if (args.size() == 3 && args[0] == "fill-faulty")
+    return fill_faulty(args[1], std::stoull(args[2]));
+  std::cerr << "usage: worker stress|open|write|fill|fill-faulty ...\n";
   return 3;
 }

@@ -14,7 +14,7 @@
 
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
-#include "robustness/sha256_hex.hpp"
+#include "sha256_hex.hpp"
 #include "sqlite/rows.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"

@@ -1,20 +1,19 @@
 // Gets of big values go through a mapped connection (Tuning::
-// mapped_get_min_bytes): same bytes, same corruption checks, one snapshot,
-// and never for a streaming reader. The stores here keep nothing in memory
-// (memory_cache_bytes = 0): every get reads the file.
+// mapped_get_min_bytes): same bytes, one snapshot, and never for a
+// streaming reader. The stores here keep nothing in memory
+// (memory_cache_bytes = 0): every get reads the file. (Damaged chunks
+// through the mapped path: configurations_test.cpp.)
 #include <SQLiteCpp/Database.h>
-#include <algorithm>
 #include <atomic>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
 
+#include "bytes.hpp"
 #include "catch_compat.hpp"
-#include "errc_of.hpp"
 #include "sha256.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
@@ -22,17 +21,9 @@
 namespace blobcache {
 namespace {
 
-using test::errc_of;
+using test::pattern;
 
 constexpr std::size_t kChunk = 256 * 1024;
-
-Bytes pattern(std::size_t size, std::uint32_t seed) {
-  std::minstd_rand generator(seed + 1);
-  Bytes bytes(size);
-  std::generate(bytes.begin(), bytes.end(),
-                [&] { return static_cast<std::byte>(generator() >> 7); });
-  return bytes;
-}
 
 std::uint64_t mapped_gets(SqliteStore& store) {
   return detail::SqliteStoreAccess::probes(store).mapped_gets.load();
@@ -118,52 +109,6 @@ TEST_CASE("an empty value and a missing key through the mapped path", "[sqlite][
   CHECK(store.get("ns", "one")->text() == "x");
   CHECK_FALSE(store.get("ns", "missing").has_value());
   CHECK(mapped_gets(store) - mapped_before == 2);
-}
-
-TEST_CASE("a rotted chunk byte is corrupt through the mapped path", "[sqlite][mapped][corrupt]") {
-  const test::TempDir dir;
-  const auto file = dir / "rot.db";
-  SqliteStore store({.path = file, .memory_cache_bytes = 0});
-  store.put("ns", "k", pattern(3 * kChunk + 5, 4));
-  store.put("ns", "ok", pattern(kChunk, 5));
-  {
-    // One byte of chunk 1 changed, its stored checksum kept.
-    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-    db.exec(
-        "UPDATE chunks SET data = substr(data, 1, 100) || x'00' || substr(data, 102)"
-        " WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
-  }
-  for (int attempt = 0; attempt < 2; ++attempt) {  // probe path, then mapped first
-    const std::uint64_t mapped_before = mapped_gets(store);
-    CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
-    CHECK(mapped_gets(store) - mapped_before == 1);
-  }
-  CHECK(store.get("ns", "ok")->data == pattern(kChunk, 5));
-
-  SECTION("a missing chunk and a total short of the size are corrupt too") {
-    {
-      SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec("DELETE FROM chunks WHERE id = ((SELECT id FROM entries WHERE key = 'k') << 24) | 1");
-    }
-    CHECK(errc_of([&] { store.get("ns", "k"); }) == Errc::corrupt);
-    {
-      SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec(
-          "DELETE FROM chunks WHERE id > ((SELECT id FROM entries WHERE key = 'ok') << 24)"
-          " AND id < ((SELECT id FROM entries WHERE key = 'ok') + 1) << 24");
-      db.exec("UPDATE entries SET size = size + 1 WHERE key = 'ok'");
-    }
-    CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
-  }
-  SECTION("a chunk whose bytes became a number is corrupt, not an I/O error") {
-    {
-      SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-      db.exec(
-          "UPDATE chunks SET data = 7"
-          " WHERE id = ((SELECT id FROM entries WHERE key = 'ok') << 24)");
-    }
-    CHECK(errc_of([&] { store.get("ns", "ok"); }) == Errc::corrupt);
-  }
 }
 
 TEST_CASE("an entry replaced between the size probe and the mapped read comes back whole",

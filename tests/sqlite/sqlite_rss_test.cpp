@@ -8,7 +8,7 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
-#include "child_process.hpp"
+#include "processes.hpp"
 #include "sha256.hpp"
 #include "temp_dir.hpp"
 
@@ -46,7 +46,7 @@ class GeneratedBuffer final : public std::streambuf {
 };
 
 TEST_CASE("child: stream 1 GiB in and out", "[.rss_child]") {
-  SqliteStore store({.path = test::child_env("BLOBCACHE_TEST_DB")});
+  SqliteStore store({.path = test::env_or_empty("BLOBCACHE_TEST_DB")});
   GeneratedBuffer generated(kValueBytes);
   std::istream in(&generated);
   const Meta meta = store.put_stream("big", "value", in);
@@ -66,10 +66,11 @@ TEST_CASE("child: stream 1 GiB in and out", "[.rss_child]") {
 
 TEST_CASE("a 1 GiB put_stream and open() keep peak RSS under 64 MiB", "[sqlite][memory]") {
   const test::TempDir dir;
-  const auto result =
-      test::run_child_test("[.rss_child]", {{"BLOBCACHE_TEST_DB", (dir / "big.db").string()}});
+  const test::Exit result =
+      test::run_self("[.rss_child]", {{"BLOBCACHE_TEST_DB", (dir / "big.db").string()}});
   INFO("child peak RSS: " << result.max_rss_kib << " KiB");
-  CHECK(result.exit_code == 0);
+  CHECK(result.exited);
+  CHECK(result.code == 0);
   CHECK(result.max_rss_kib > 0);
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's quarantine and shadow memory dwarf the store's own use.

@@ -1,15 +1,12 @@
 // SqliteStore's seams, tested without the conditions they stand for: how
 // SQLite and OS errors become Errc, which filesystems count as network
-// ones, the lock-wait schedule, and what a cheap open leaves to later reads.
+// ones, and the lock-wait schedule.
 #include <cerrno>
-#include <fstream>
-#include <random>
 #include <sqlite3.h>
 
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
-#include "errc_of.hpp"
 #include "sqlite/busy_handler.hpp"
 #include "sqlite/files.hpp"
 #include "sqlite/sqlite_error.hpp"
@@ -20,7 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using detail::errc_of_sqlite;
-using test::errc_of;
 
 TEST_CASE("an IOERR whose OS error is a full disk, quota or file size limit is no_space",
           "[sqlite][errors]") {
@@ -95,50 +91,6 @@ TEST_CASE("lock waits back off from yields through microseconds to 1 ms", "[sqli
   }
   CHECK(pause_before(100) == 1000us);
   CHECK(pause_before(1'000'000) == 1000us);
-}
-
-// The offset of `marker` in `file`'s bytes.
-std::size_t offset_of(const std::filesystem::path& file, const std::string& marker) {
-  std::ifstream in(file, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto at = bytes.find(marker);
-  REQUIRE(at != std::string::npos);
-  return at;
-}
-
-TEST_CASE("garbage over a chunk page: open stays cheap, that entry's reads and check() are corrupt",
-          "[sqlite][corrupt]") {
-  const test::TempDir dir;
-  const auto file = dir / "chunks.db";
-  const std::string marker = "CHUNK-PAGE-MARKER";
-  std::string value(1'000'000, 'v');
-  value.replace(600'000, marker.size(), marker);
-  {
-    SqliteStore store({.path = file});
-    store.put("ns", "victim", std::string_view(value));
-    store.put("ns", "healthy", std::string_view("fine"));
-  }
-  {
-    // The whole 16 KiB page holding the marker, overflow pointer included.
-    const std::size_t page = 16384;
-    const std::size_t start = offset_of(file, marker) / page * page;
-    std::mt19937 rng(11);
-    std::string garbage(page, '\0');
-    for (auto& c : garbage) c = static_cast<char>(rng());
-    std::fstream out(file, std::ios::in | std::ios::out | std::ios::binary);
-    out.seekp(static_cast<std::streamoff>(start));
-    out.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
-  }
-  // Open walks only the metadata: it does not see the damage.
-  SqliteStore store({.path = file, .on_corruption = OnCorruption::raise});
-  CHECK_FALSE(store.quarantined().has_value());
-  CHECK(errc_of([&] { store.get("ns", "victim"); }) == Errc::corrupt);
-  CHECK(store.get("ns", "healthy")->text() == "fine");
-  CHECK(store.list("ns").size() == 2);
-  CHECK(errc_of([&] { store.check(); }) == Errc::corrupt);
-  const VerifyReport report = store.verify();
-  REQUIRE(report.failures.size() == 1);
-  CHECK(report.failures[0].key == "victim");
 }
 
 }  // namespace

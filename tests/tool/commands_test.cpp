@@ -9,16 +9,18 @@
 
 #include "blobcache/blobcache.hpp"
 
-#include "../fixed_clock.hpp"
-#include "../temp_dir.hpp"
 #include "catch_compat.hpp"
+#include "files.hpp"
+#include "fixed_clock.hpp"
 #include "format.hpp"
+#include "temp_dir.hpp"
 
 namespace blobcache::tool {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::read_file;
 
 const TimePoint kT0 = TimePoint{} + 1'800'000'000s;  // 2027-01-15T08:00:00Z
 
@@ -142,13 +144,6 @@ class Fixture {
   FaultyStore store;
   test::TempDir dir;
 };
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
 
 std::string binary_value() {
   std::string value;

@@ -7,8 +7,9 @@
 
 #include "blobcache/blobcache.hpp"
 
-#include "../temp_dir.hpp"
 #include "catch_compat.hpp"
+#include "files.hpp"
+#include "temp_dir.hpp"
 #include "tool_process.hpp"
 
 namespace blobcache {
@@ -86,7 +87,7 @@ TEST_CASE("put from a file and get it back byte-identical (10 MiB with NULs)", "
   const ToolResult to_file = f.run({"get", "bin", "big/file.bin", "-o", output.string()});
   REQUIRE(to_file.code == 0);
   CHECK(to_file.out.empty());
-  CHECK(test::read_whole_file(output) == value);
+  CHECK(test::read_file(output) == value);
 
   // And through stdin.
   const ToolResult piped = f.run({"put", "bin", "piped", "-"}, input);
@@ -170,7 +171,7 @@ TEST_CASE("clean erases entries whose --expires-at has passed", "[tool][e2e]") {
 
 // Flips one byte inside every copy of `marker` in `file`; returns how many.
 int flip_marker_bytes(const std::filesystem::path& file, const std::string& marker) {
-  std::string bytes = test::read_whole_file(file);
+  std::string bytes = test::read_file(file);
   int flipped = 0;
   for (std::size_t at = bytes.find(marker); at != std::string::npos;
        at = bytes.find(marker, at + marker.size())) {

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "catch_compat.hpp"
-#include "redis/redis_server.hpp"
+#include "redis_server.hpp"
 #include "temp_dir.hpp"
-#include "tool/tool_process.hpp"
+#include "tool_process.hpp"
 
 namespace blobcache {
 namespace {
@@ -83,9 +83,16 @@ TEST_CASE("every command works on a Redis server", "[tool][redis]") {
   REQUIRE(stats.code == 0);
   CHECK_THAT(stats.out, Catch::Contains("\"hits\""));
   // Limits, trim and compact are SqliteStore's: a server says so.
-  const ToolResult trim = f.run({"trim"});
-  CHECK(trim.code == 3);
-  CHECK_THAT(trim.err, Catch::Contains("unsupported"));
+  for (const std::vector<std::string>& sqlite_only : {std::vector<std::string>{"trim"},
+                                                      {"compact"},
+                                                      {"limit"},
+                                                      {"limit", "--max-entries", "5"}}) {
+    const ToolResult refused = f.run(sqlite_only);
+    INFO(sqlite_only.front());
+    CHECK(refused.code == 3);
+    CHECK_THAT(refused.err, Catch::Contains("unsupported"));
+  }
+  CHECK(f.run({"get", "ns", "big"}).out == big);  // nothing was evicted
 
   CHECK(f.run({"rm", "ns", "small"}).code == 0);
   CHECK(f.run({"rm", "ns", "small"}).code == 1);

@@ -14,7 +14,6 @@
 #include <initializer_list>
 #include <memory>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -25,9 +24,9 @@
 
 #include "blobcache/redis_store.hpp"
 
+#include "processes.hpp"
 #include "temp_dir.hpp"
-
-extern char** environ;  // NOLINT: POSIX
+#include "wait_until.hpp"
 
 namespace blobcache::test {
 
@@ -48,7 +47,15 @@ inline std::string find_on_path(const std::string& name) {
 class RedisServer {
  public:
   // `extra`: more redis-server options, e.g. {"--maxmemory", "2mb"}.
+  // Throws std::runtime_error when there is no redis-server on PATH: the
+  // Redis tests fail, loudly, rather than skip (scripts/deps.sh installs it;
+  // -Dredis=disabled builds without RedisStore and its tests).
   explicit RedisServer(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+    if (find_on_path("redis-server").empty()) {
+      throw std::runtime_error(
+          "redis-server is not on PATH: the Redis tests need a real server (scripts/deps.sh "
+          "installs it; -Dredis=disabled builds without RedisStore)");
+    }
     for (int attempt = 0; attempt < 20; ++attempt) {
       port_ = free_port();
       if (start()) return;
@@ -167,23 +174,17 @@ class RedisServer {
                                      "--logfile",
                                      log().string()};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
-    std::vector<char*> pointers;
-    for (auto& arg : argv) pointers.push_back(arg.data());
-    pointers.push_back(nullptr);
-    if (::posix_spawnp(&pid_, "redis-server", nullptr, nullptr, pointers.data(), environ) != 0) {
-      throw std::runtime_error("cannot start redis-server");
-    }
-    for (int i = 0; i < 1000; ++i) {
+    pid_ = spawn({.argv = argv});
+    // No deadline (wait_until.hpp): a server that never comes up is bounded
+    // by the test program's Meson timeout.
+    bool exited = false;
+    wait_until([&] {
       int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      if (answers()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    stop(SIGKILL);
-    return false;
+      exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
+      return exited || answers();
+    });
+    if (exited) pid_ = -1;
+    return !exited;
   }
 
   bool answers() const {

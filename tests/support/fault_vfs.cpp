@@ -1,0 +1,354 @@
+#include "fault_vfs.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <sqlite3.h>
+#include <stdexcept>
+#include <string>
+
+namespace blobcache::test {
+namespace {
+
+enum class FileKind { database, wal, other };
+
+bool hits(FaultTarget target, FileKind kind) noexcept {
+  switch (target) {
+    case FaultTarget::database:
+      return kind == FileKind::database;
+    case FaultTarget::wal:
+      return kind == FileKind::wal;
+    case FaultTarget::both:
+      return kind != FileKind::other;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct FaultVfs::Impl {
+  // Registered with SQLite; its pAppData points back here.
+  sqlite3_vfs vfs{};
+  sqlite3_vfs* real = nullptr;
+  std::string name;
+
+  mutable std::mutex mutex;
+  std::optional<Fault> armed;  // GUARDED_BY(mutex)
+  std::uint64_t seen = 0;      // GUARDED_BY(mutex)
+  std::uint64_t fired = 0;     // GUARDED_BY(mutex)
+  std::atomic<std::uint64_t> lock_refusals{0};
+
+  // Counts a call of `op` on a file of `kind`; true (with the errno to
+  // leave in `error`) when it must fail.
+  bool fails(FaultOp op, FileKind kind, int& error) {
+    const std::lock_guard lock(mutex);
+    if (!armed || armed->op != op || !hits(armed->target, kind)) return false;
+    if (++seen < armed->nth) return false;
+    ++fired;
+    error = armed->error;
+    return true;
+  }
+
+  // Whether an armed fault may fail reads of a file of `kind`.
+  bool fails_reads(FileKind kind) const {
+    const std::lock_guard lock(mutex);
+    return armed && armed->op == FaultOp::read && hits(armed->target, kind);
+  }
+};
+
+namespace {
+
+using Impl = FaultVfs::Impl;
+
+// The sqlite3_file SQLite allocates for a file of this VFS (szOsFile bytes):
+// this header, then, at kRealOffset, the unix VFS's own file.
+struct File {
+  sqlite3_file base;  // first: SQLite sees only this
+  Impl* vfs;
+  FileKind kind;
+};
+
+constexpr std::size_t kRealOffset = (sizeof(File) + alignof(std::max_align_t) - 1) /
+                                    alignof(std::max_align_t) * alignof(std::max_align_t);
+
+File& file_of(sqlite3_file* file) { return *reinterpret_cast<File*>(file); }
+
+sqlite3_file* real_of(sqlite3_file* file) {
+  return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
+}
+
+Impl& impl_of(sqlite3_vfs* vfs) { return *static_cast<Impl*>(vfs->pAppData); }
+
+// Fails the call as the armed fault says, or runs the real one.
+template <typename Call>
+int faulted(sqlite3_file* file, FaultOp op, Call&& call) {
+  File& f = file_of(file);
+  int error = 0;
+  if (f.vfs->fails(op, f.kind, error)) {
+    errno = error;
+    return FaultVfs::result_code(op, error);
+  }
+  return call(real_of(file));
+}
+
+int counted_lock(Impl& vfs, int rc) {
+  if (rc == SQLITE_BUSY) vfs.lock_refusals.fetch_add(1, std::memory_order_relaxed);
+  return rc;
+}
+
+// The methods of every file: the four faulted ones, the rest forwarded.
+int x_close(sqlite3_file* file) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xClose(real);
+}
+int x_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+  return faulted(file, FaultOp::read, [&](sqlite3_file* real) {
+    return real->pMethods->xRead(real, buffer, amount, offset);
+  });
+}
+int x_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+  return faulted(file, FaultOp::write, [&](sqlite3_file* real) {
+    return real->pMethods->xWrite(real, buffer, amount, offset);
+  });
+}
+int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
+  return faulted(file, FaultOp::truncate,
+                 [&](sqlite3_file* real) { return real->pMethods->xTruncate(real, size); });
+}
+int x_sync(sqlite3_file* file, int flags) {
+  return faulted(file, FaultOp::sync,
+                 [&](sqlite3_file* real) { return real->pMethods->xSync(real, flags); });
+}
+int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xFileSize(real, size);
+}
+int x_lock(sqlite3_file* file, int level) {
+  sqlite3_file* real = real_of(file);
+  return counted_lock(*file_of(file).vfs, real->pMethods->xLock(real, level));
+}
+int x_unlock(sqlite3_file* file, int level) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xUnlock(real, level);
+}
+int x_check_reserved_lock(sqlite3_file* file, int* out) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xCheckReservedLock(real, out);
+}
+int x_file_control(sqlite3_file* file, int op, void* argument) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xFileControl(real, op, argument);
+}
+int x_sector_size(sqlite3_file* file) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xSectorSize(real);
+}
+int x_device_characteristics(sqlite3_file* file) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xDeviceCharacteristics(real);
+}
+int x_shm_map(sqlite3_file* file, int page, int page_size, int extend, void volatile** out) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xShmMap(real, page, page_size, extend, out);
+}
+int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
+  sqlite3_file* real = real_of(file);
+  const int rc = real->pMethods->xShmLock(real, offset, n, flags);
+  return (flags & SQLITE_SHM_LOCK) != 0 ? counted_lock(*file_of(file).vfs, rc) : rc;
+}
+void x_shm_barrier(sqlite3_file* file) {
+  sqlite3_file* real = real_of(file);
+  real->pMethods->xShmBarrier(real);
+}
+int x_shm_unmap(sqlite3_file* file, int delete_flag) {
+  sqlite3_file* real = real_of(file);
+  return real->pMethods->xShmUnmap(real, delete_flag);
+}
+// A mapped page is read without xRead: while reads of this file may fail,
+// no page is mapped (SQLite then reads it with xRead).
+int x_fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+  sqlite3_file* real = real_of(file);
+  if (real->pMethods->iVersion < 3 || file_of(file).vfs->fails_reads(file_of(file).kind)) {
+    *out = nullptr;
+    return SQLITE_OK;
+  }
+  return real->pMethods->xFetch(real, offset, amount, out);
+}
+int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+  sqlite3_file* real = real_of(file);
+  if (real->pMethods->iVersion < 3) return SQLITE_OK;
+  return real->pMethods->xUnfetch(real, offset, page);
+}
+
+const sqlite3_io_methods kMethods = {
+    3,
+    x_close,
+    x_read,
+    x_write,
+    x_truncate,
+    x_sync,
+    x_file_size,
+    x_lock,
+    x_unlock,
+    x_check_reserved_lock,
+    x_file_control,
+    x_sector_size,
+    x_device_characteristics,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    x_fetch,
+    x_unfetch,
+};
+
+// The VFS's own methods: xOpen wraps the file, the rest are the unix VFS's.
+int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  Impl& impl = impl_of(vfs);
+  File& f = file_of(file);
+  f.vfs = &impl;
+  f.kind = (flags & SQLITE_OPEN_MAIN_DB) != 0 ? FileKind::database
+           : (flags & SQLITE_OPEN_WAL) != 0   ? FileKind::wal
+                                              : FileKind::other;
+  sqlite3_file* real = real_of(file);
+  real->pMethods = nullptr;
+  const int rc = impl.real->xOpen(impl.real, name, real, flags, out_flags);
+  // SQLite closes a file whose pMethods is set, even after a failed open.
+  f.base.pMethods = real->pMethods != nullptr ? &kMethods : nullptr;
+  return rc;
+}
+int x_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xDelete(real, name, sync_dir);
+}
+int x_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xAccess(real, name, flags, out);
+}
+int x_full_pathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xFullPathname(real, name, size, out);
+}
+void* x_dl_open(sqlite3_vfs* vfs, const char* name) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xDlOpen(real, name);
+}
+void x_dl_error(sqlite3_vfs* vfs, int size, char* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  real->xDlError(real, size, out);
+}
+void (*x_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xDlSym(real, handle, symbol);
+}
+void x_dl_close(sqlite3_vfs* vfs, void* handle) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  real->xDlClose(real, handle);
+}
+int x_randomness(sqlite3_vfs* vfs, int size, char* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xRandomness(real, size, out);
+}
+int x_sleep(sqlite3_vfs* vfs, int microseconds) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xSleep(real, microseconds);
+}
+int x_current_time(sqlite3_vfs* vfs, double* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xCurrentTime(real, out);
+}
+// The unix VFS answers with errno: what a faulted call left there.
+int x_get_last_error(sqlite3_vfs* vfs, int size, char* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xGetLastError(real, size, out);
+}
+int x_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  sqlite3_vfs* real = impl_of(vfs).real;
+  return real->xCurrentTimeInt64(real, out);
+}
+
+std::string next_name() {
+  static std::atomic<int> counter{0};
+  return "blobcache-fault-" + std::to_string(++counter);
+}
+
+}  // namespace
+
+FaultVfs::FaultVfs(bool make_default) : impl_(std::make_unique<Impl>()) {
+  if (sqlite3_initialize() != SQLITE_OK) throw std::runtime_error("sqlite3_initialize failed");
+  impl_->real = sqlite3_vfs_find("unix");
+  if (impl_->real == nullptr || impl_->real->iVersion < 2) {
+    throw std::runtime_error("SQLite has no unix VFS to wrap");
+  }
+  impl_->name = next_name();
+  sqlite3_vfs& vfs = impl_->vfs;
+  vfs.iVersion = 2;  // version 3 adds only the system-call overrides of SQLite's own tests
+  vfs.szOsFile = static_cast<int>(kRealOffset) + impl_->real->szOsFile;
+  vfs.mxPathname = impl_->real->mxPathname;
+  vfs.zName = impl_->name.c_str();
+  vfs.pAppData = impl_.get();
+  vfs.xOpen = x_open;
+  vfs.xDelete = x_delete;
+  vfs.xAccess = x_access;
+  vfs.xFullPathname = x_full_pathname;
+  vfs.xDlOpen = x_dl_open;
+  vfs.xDlError = x_dl_error;
+  vfs.xDlSym = x_dl_sym;
+  vfs.xDlClose = x_dl_close;
+  vfs.xRandomness = x_randomness;
+  vfs.xSleep = x_sleep;
+  vfs.xCurrentTime = x_current_time;
+  vfs.xGetLastError = x_get_last_error;
+  vfs.xCurrentTimeInt64 = x_current_time_int64;
+  if (sqlite3_vfs_register(&vfs, make_default ? 1 : 0) != SQLITE_OK) {
+    throw std::runtime_error("sqlite3_vfs_register failed");
+  }
+}
+
+FaultVfs::~FaultVfs() { sqlite3_vfs_unregister(&impl_->vfs); }
+
+const std::string& FaultVfs::name() const noexcept { return impl_->name; }
+
+void FaultVfs::arm(const Fault& fault) {
+  if (fault.nth == 0) throw std::invalid_argument("Fault::nth counts from 1");
+  const std::lock_guard lock(impl_->mutex);
+  impl_->armed = fault;
+  impl_->seen = 0;
+  impl_->fired = 0;
+}
+
+void FaultVfs::clear() {
+  const std::lock_guard lock(impl_->mutex);
+  impl_->armed.reset();
+}
+
+std::uint64_t FaultVfs::fired() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->fired;
+}
+
+std::uint64_t FaultVfs::seen() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->seen;
+}
+
+std::uint64_t FaultVfs::lock_refusals() const {
+  return impl_->lock_refusals.load(std::memory_order_relaxed);
+}
+
+int FaultVfs::result_code(FaultOp op, int error) noexcept {
+  switch (op) {
+    case FaultOp::read:
+      return SQLITE_IOERR_READ;
+    case FaultOp::write:
+      return error == ENOSPC ? SQLITE_FULL : SQLITE_IOERR_WRITE;
+    case FaultOp::sync:
+      return SQLITE_IOERR_FSYNC;
+    case FaultOp::truncate:
+      return SQLITE_IOERR_TRUNCATE;
+  }
+  return SQLITE_IOERR;
+}
+
+}  // namespace blobcache::test
