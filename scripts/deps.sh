@@ -3,8 +3,10 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 
+# libhiredis-dev builds RedisStore; redis-server runs its tests (tests/redis).
 packages=(meson ninja-build pkg-config cmake g++ libsqlite3-dev libsqlitecpp-dev
-          libmsgsl-dev catch2 libssl-dev libxxhash-dev nlohmann-json3-dev libcli11-dev "$@")
+          libmsgsl-dev catch2 libssl-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
+          libhiredis-dev redis-server "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -124,5 +124,14 @@ void throw_error(Errc code, const std::string& message) {
   throw Error(make_error_code(code), message);
 }
 
+std::string describe_entry(std::string_view operation, std::string_view ns, std::string_view key) {
+  std::string text(operation);
+  if (!ns.empty()) {
+    text.append(" \"").append(ns).append("\"");
+    if (!key.empty()) text.append("/\"").append(key).append("\"");
+  }
+  return text;
+}
+
 }  // namespace detail
 }  // namespace blobcache

@@ -7,13 +7,7 @@
 
 namespace blobcache::detail {
 
-namespace {
-
-// Failed for another reason than reaching its end: badbit, or failbit
-// without eofbit (a file stream whose file did not open, a parse gone wrong).
 bool has_failed(const std::istream& in) noexcept { return in.bad() || (in.fail() && !in.eof()); }
-
-}  // namespace
 
 std::size_t read_chunk(std::istream& in, std::span<std::byte> buffer, std::string_view what) {
   if (has_failed(in)) {

@@ -8,6 +8,10 @@
 
 namespace blobcache::detail {
 
+// Failed for another reason than reaching its end: badbit, or failbit
+// without eofbit (a file stream whose file did not open, a parse gone wrong).
+bool has_failed(const std::istream& in) noexcept;
+
 // Fills `buffer` from `in` as far as the stream allows; returns the count
 // (less than buffer.size() only at the end of the stream). Throws
 // Error(Errc::io) naming `what` when the stream has failed before or fails

@@ -59,6 +59,10 @@ int main() {
   static_assert(std::is_aggregate_v<blobcache::Policy>);
   static_assert(std::is_aggregate_v<blobcache::SqliteOptions>);
   static_assert(std::is_error_code_enum_v<blobcache::Errc>);
+#if BLOBCACHE_HAS_REDIS
+  static_assert(std::is_aggregate_v<blobcache::RedisOptions>);
+  static_assert(std::is_base_of_v<blobcache::Store, blobcache::RedisStore>);
+#endif
 
   auto store = std::make_shared<blobcache::MemoryStore>("root");
   blobcache::Cache cache(store, "public",
@@ -83,6 +87,22 @@ int main() {
   }
   expect(std::string(BLOBCACHE_VERSION) == blobcache::kVersion, "version header");
   expect(blobcache::SqliteStore::default_path("app").filename() == "blobcache.db", "default_path");
+
+  blobcache::TieredStore tiered(std::make_shared<blobcache::MemoryStore>("near"),
+                                std::make_shared<blobcache::MemoryStore>("far"));
+  tiered.put("public", "t", std::string_view("tiered"));
+  expect(tiered.get("public", "t")->text() == "tiered", "a TieredStore reads what it wrote");
+
+#if BLOBCACHE_HAS_REDIS
+  // Links RedisStore's exported constructor; bad options fail before any
+  // connection, so no server is needed.
+  try {
+    blobcache::RedisStore redis(blobcache::RedisOptions{.pool_size = 0});
+    expect(false, "a RedisStore with pool_size 0 throws");
+  } catch (const blobcache::Error& e) {
+    expect(e.code() == blobcache::Errc::invalid_argument, "pool_size 0 is invalid_argument");
+  }
+#endif
 
   if (failures == 0) std::puts("public API: ok");
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -208,8 +208,9 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
   app.fallthrough();
   app.set_version_flag("--version", std::string(kVersion));
   app.add_option("--db", db,
-                 "The cache file (default: $BLOBCACHE_DB, else the user cache folder's "
-                 "blobcache/blobcache.db)");
+                 "The cache file, or a Redis server: redis://[user:password@]host:port/db"
+                 "?prefix=P or redis+unix:///path?db=N&prefix=P (default: $BLOBCACHE_DB, "
+                 "else the user cache folder's blobcache/blobcache.db)");
   app.add_flag("--json", globals.json, "Print one JSON document instead of text");
   app.add_flag("--read-only", globals.read_only, "Open the file read-only; writes fail");
 

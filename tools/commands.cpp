@@ -18,6 +18,7 @@
 #include "format.hpp"
 #include "json_output.hpp"
 #include "parse.hpp"
+#include "store_url.hpp"
 
 namespace blobcache::tool {
 namespace {
@@ -345,7 +346,9 @@ std::vector<FileSize> file_sizes(const fs::path& db) {
 
 int run_command(Context& context, const InfoCommand& /*command*/) {
   const Info info = context.store.describe();
-  const std::vector<FileSize> files = file_sizes(context.db);
+  // A server named by a URL has no files to measure.
+  const std::vector<FileSize> files =
+      is_store_url(context.db.string()) ? std::vector<FileSize>{} : file_sizes(context.db);
   std::optional<std::vector<NamespaceInfo>> namespaces;
   try {
     namespaces = context.store.namespaces();
@@ -372,6 +375,7 @@ int run_command(Context& context, const InfoCommand& /*command*/) {
         {"supports_stream", info.supports_stream},
         {"supports_delete_namespace", info.supports_delete_namespace},
         {"files", std::move(file_list)},
+        {"details", info.details},
     };
     if (namespaces) {
       document["namespaces"] = namespaces->size();
@@ -396,6 +400,7 @@ int run_command(Context& context, const InfoCommand& /*command*/) {
     table.add_row({"entries", std::to_string(entries)});
     table.add_row({"bytes", std::to_string(bytes) + " (" + format_size(bytes) + ")"});
   }
+  for (const auto& [name, value] : info.details) table.add_row({name, value});
   std::string supports;
   for (const auto& [flag, name] :
        {std::pair{info.supports_list, "list"}, std::pair{info.supports_stream, "stream"},

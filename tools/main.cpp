@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "store_url.hpp"
 
 namespace {
 
@@ -27,22 +28,30 @@ int run(const tool::Invocation& invocation) {
   std::optional<std::filesystem::path> db;
   try {
     db = tool::resolve_db_path(invocation.globals);
-    std::error_code error;
-    if (needs_existing_file(invocation) && !std::filesystem::exists(*db, error)) {
-      return tool::report({.code = "not_found",
-                           .message = "open: the cache file does not exist",
-                           .exit_code = tool::kExitNotFound},
-                          std::cerr, json_out, db);
+    std::unique_ptr<Store> store;
+    if (tool::is_store_url(db->string())) {  // a server, not a file
+      const std::string url = db->string();
+      db = tool::without_password(url);  // what messages show
+      store = tool::open_url_store(
+          url, invocation.globals.read_only && !tool::is_read_only(invocation.command));
+    } else {
+      std::error_code error;
+      if (needs_existing_file(invocation) && !std::filesystem::exists(*db, error)) {
+        return tool::report({.code = "not_found",
+                             .message = "open: the cache file does not exist",
+                             .exit_code = tool::kExitNotFound},
+                            std::cerr, json_out, db);
+      }
+      // raise, not quarantine: a tool asked to look at a file must never move
+      // it aside and start an empty one.
+      store = std::make_unique<SqliteStore>(SqliteOptions{
+          .path = *db,
+          .read_only = invocation.globals.read_only,
+          .on_corruption = OnCorruption::raise,
+      });
     }
-    // raise, not quarantine: a tool asked to look at a file must never move
-    // it aside and start an empty one.
-    SqliteStore store(SqliteOptions{
-        .path = *db,
-        .read_only = invocation.globals.read_only,
-        .on_corruption = OnCorruption::raise,
-    });
     tool::Context context{
-        .store = store,
+        .store = *store,
         .db = *db,
         .json = invocation.globals.json,
         .in = std::cin,
@@ -50,7 +59,7 @@ int run(const tool::Invocation& invocation) {
         .err = std::cerr,
         .now = std::chrono::system_clock::now(),
         .progress = ::isatty(STDERR_FILENO) == 1,
-        .sqlite = &store,
+        .sqlite = dynamic_cast<SqliteStore*>(store.get()),  // null for a server
     };
     return tool::run(context, invocation.command);
   } catch (const std::exception& error) {

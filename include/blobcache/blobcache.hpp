@@ -9,5 +9,9 @@
 #include "blobcache/policy.hpp"
 #include "blobcache/sqlite_store.hpp"
 #include "blobcache/store.hpp"
+#include "blobcache/tiered_store.hpp"
 #include "blobcache/types.hpp"
-#include "blobcache/version.hpp"
+#include "blobcache/version.hpp"  // first: BLOBCACHE_HAS_REDIS
+#if BLOBCACHE_HAS_REDIS
+#include "blobcache/redis_store.hpp"
+#endif

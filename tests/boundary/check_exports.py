@@ -18,7 +18,7 @@ offenders, unless every exported symbol is one of:
 So it rejects blobcache::detail:: (src/), a private member class of an
 exported class (`blobcache::SqliteStore::Impl::...`: one name more than a
 member function has), symbols of the libraries linked in (SQLite, SQLiteCpp,
-GSL, xxHash, OpenSSL) and standard-library template instances (every program
+GSL, xxHash, OpenSSL, hiredis) and standard-library template instances (every program
 has its own copies), and any exported symbol whose signature names one of
 the private libraries' types. It also checks the soname (the ABI version),
 and that the list is not empty, so a library that exports nothing fails too.
@@ -42,7 +42,7 @@ if not public:
 
 # Types of the private dependencies, anywhere in a symbol (also inside the
 # signature of an otherwise public name).
-PRIVATE = re.compile(r"blobcache::detail::|SQLite::|sqlite3|gsl::|XXH|EVP_|SHA256|openssl", re.I)
+PRIVATE = re.compile(r"blobcache::detail::|SQLite::|sqlite3|gsl::|XXH|EVP_|SHA256|openssl|redisContext|redisReply|hiredis", re.I)
 SPECIAL = ("typeinfo for ", "typeinfo name for ", "vtable for ")
 
 
