@@ -24,8 +24,12 @@ void Tallies::accessed(std::string_view ns, std::string_view key, TimePoint when
   const std::int64_t nanos = to_nanos(when);
   const std::lock_guard lock(mutex_);
   forget_if_forked();
-  auto [it, inserted] = pending_.accesses.try_emplace({std::string(ns), std::string(key)}, nanos);
-  if (!inserted && it->second < nanos) it->second = nanos;
+  const auto it = pending_.accesses.find(std::pair(ns, key));
+  if (it == pending_.accesses.end()) {
+    pending_.accesses.emplace(std::pair(std::string(ns), std::string(key)), nanos);
+  } else if (it->second < nanos) {
+    it->second = nanos;
+  }
 }
 
 Tallies::Pending Tallies::take() {

@@ -11,9 +11,12 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <unordered_map>
 #include <utility>
 
 #include "blobcache/types.hpp"
+
+#include "sqlite/change_log.hpp"
 
 namespace blobcache::detail {
 
@@ -30,8 +33,26 @@ class Tallies {
   // Everything counted since the last take().
   struct Pending {
     std::map<std::string, Reads, std::less<>> reads;  // by namespace
+    // (namespace, key) hashed and compared as string_views: a get of an
+    // entry already pending builds no string and allocates nothing.
+    struct EntryHash {
+      using is_transparent = void;
+      template <typename Entry>
+      std::size_t operator()(const Entry& entry) const noexcept {
+        return key_hash(entry.first, entry.second);
+      }
+    };
+    struct EntryEqual {
+      using is_transparent = void;
+      template <typename A, typename B>
+      bool operator()(const A& a, const B& b) const noexcept {
+        return std::string_view(a.first) == std::string_view(b.first) &&
+               std::string_view(a.second) == std::string_view(b.second);
+      }
+    };
     // The latest access of each entry, by (namespace, key), as nanoseconds.
-    std::map<std::pair<std::string, std::string>, std::int64_t> accesses;
+    std::unordered_map<std::pair<std::string, std::string>, std::int64_t, EntryHash, EntryEqual>
+        accesses;
     bool empty() const noexcept { return reads.empty() && accesses.empty(); }
   };
 
