@@ -46,6 +46,9 @@ std::uint64_t key_hash(std::string_view ns, std::string_view key) noexcept {
 
 std::uint64_t namespace_hash(std::string_view ns) noexcept { return hash_with_tag(ns, {}, 2); }
 
+// The file's layout (kLayout): processes of different builds share it, so a
+// change bumps kLayout. tests/robustness/worker.cpp (hold-changes-lock)
+// knows the header up to the mutex.
 struct ChangeLog::Shared {
   std::atomic<std::uint64_t> magic;
   std::uint32_t layout;
