@@ -76,7 +76,11 @@ std::int64_t verify_everything(SqliteStore& store, const std::set<std::string>& 
       CHECK(blob->meta.size == static_cast<std::int64_t>(blob->data.size()));
       CHECK(blob->meta.etag == sha256_hex(blob->data));
       CHECK(blob->meta == object.meta);
-      if (made_values) CHECK(test::value_problem(ns, object.key, blob->data) == "");
+      if (made_values) {
+        const std::string problem = test::value_problem(ns, object.key, blob->data);
+        INFO(problem);
+        CHECK(problem.empty());
+      }
       ++entries;
       bytes += blob->meta.size;
       ++counted[ns].first;
@@ -224,7 +228,9 @@ void fill_past_lease(const std::shared_ptr<SqliteStore>& store, const std::strin
       key, [&] { return Fill{.data = test::made_value(ns, key, 999'999, 0, 100), .opts = {}}; },
       test::kFillOptions);
   CHECK(found.blob.meta.etag == sha256_hex(found.blob.data));
-  CHECK(test::value_problem(ns, key, found.blob.data) == "");
+  const std::string problem = test::value_problem(ns, key, found.blob.data);
+  INFO(problem);
+  CHECK(problem.empty());
 }
 
 // Starts a worker and returns its pid once it has printed `said` (to the
