@@ -1,10 +1,13 @@
 // Many processes, kills, corruption, full disks, read-only media and fork:
 // nothing stored is lost or torn. Every test uses real processes and a real
 // SQLite file in its own temporary folder.
+#include <array>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sys/stat.h>
@@ -19,7 +22,9 @@
 #include "processes.hpp"
 #include "sha256_hex.hpp"
 #include "temp_dir.hpp"
+#include "values.hpp"
 #include "wait_until.hpp"
+#include "workload.hpp"
 
 namespace blobcache {
 namespace {
@@ -41,29 +46,70 @@ SqliteOptions options_for(const fs::path& path, OnCorruption on_corruption = OnC
   return SqliteOptions{.path = path, .busy_timeout = 30s, .on_corruption = on_corruption};
 }
 
-// Opens the file, runs check(), and re-reads every entry of every namespace,
-// hashing it independently; returns how many entries it saw.
-std::int64_t verify_everything(const fs::path& path) {
-  SqliteStore store(options_for(path));
+// Checks everything a store promises after any mix of writes and kills
+// (with no other process using it): check() passes (it also recounts the usage rows against
+// the entries), every entry of every namespace (those the usage rows name
+// and `known`) re-reads whole, hashing it independently (and, with
+// `made_values`, is a value some worker made for its key), stats() says
+// the entries and bytes a recount of them says, per namespace and in
+// total, and the store is within the limits the file holds. Returns how
+// many entries it saw.
+std::int64_t verify_everything(SqliteStore& store, const std::set<std::string>& known = {},
+                               bool made_values = false) {
   store.check();
-  std::int64_t entries = 0;
+  std::set<std::string> spaces = known;
+  std::map<std::string, std::int64_t> listed_entries;
   for (const NamespaceInfo& space : store.namespaces()) {
-    const auto objects = store.list(space.name);
-    CHECK(static_cast<std::int64_t>(objects.size()) == space.entries);
+    spaces.insert(space.name);
+    listed_entries[space.name] = space.entries;
+  }
+  std::int64_t entries = 0;
+  std::int64_t bytes = 0;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> counted;  // entries, bytes
+  for (const std::string& ns : spaces) {
+    const auto objects = store.list(ns);
+    CHECK(static_cast<std::int64_t>(objects.size()) == listed_entries[ns]);
     for (const Object& object : objects) {
-      const auto blob = store.get(space.name, object.key);
+      const auto blob = store.get(ns, object.key);
       if (!blob) continue;  // cannot happen without another writer
-      INFO(space.name << "/" << object.key);
+      INFO(ns << "/" << object.key);
       CHECK(blob->meta.size == static_cast<std::int64_t>(blob->data.size()));
       CHECK(blob->meta.etag == sha256_hex(blob->data));
       CHECK(blob->meta == object.meta);
+      if (made_values) {
+        const std::string problem = test::value_problem(ns, object.key, blob->data);
+        INFO(problem);
+        CHECK(problem.empty());
+      }
       ++entries;
+      bytes += blob->meta.size;
+      ++counted[ns].first;
+      counted[ns].second += blob->meta.size;
     }
   }
+  const Stats stats = store.stats();
+  CHECK(stats.entries == entries);
+  CHECK(stats.bytes == bytes);
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> in_stats;
+  for (const NamespaceStats& space : stats.namespaces) {
+    if (space.entries != 0 || space.bytes != 0) in_stats[space.ns] = {space.entries, space.bytes};
+  }
+  CHECK(in_stats == counted);
+  const Limits limits = store.limits();
+  CHECK(stats.max_bytes == limits.max_bytes);
+  CHECK(stats.max_entries == limits.max_entries);
+  if (limits.max_bytes > 0) CHECK(stats.bytes <= limits.max_bytes);
+  if (limits.max_entries > 0) CHECK(stats.entries <= limits.max_entries);
   const VerifyReport report = store.verify();
   CHECK(report.ok());
   CHECK(report.entries_checked == entries);
   return entries;
+}
+
+// The same of the file at `path`, opened now (and closed: the WAL folded in).
+std::int64_t verify_everything(const fs::path& path) {
+  SqliteStore store(options_for(path));
+  return verify_everything(store);
 }
 
 // Lets children start at one instant: each blocks reading the pipe's end
@@ -112,22 +158,32 @@ TEST_CASE("16 processes opening one new file at the same instant all succeed", "
 }
 
 TEST_CASE("4 processes x 2 threads of mixed operations: no errors, no torn reads", "[processes]") {
+  // Every mechanism on, or none: without limits (the memory tier is on by
+  // default), and with limits that evict (least_recently_used).
+  const std::string limits = GENERATE(as<std::string>{}, "0:0:lrs", "1048576:40:lru");
+  INFO("limits " << limits);
   test::TempDir dir;
   const fs::path db = dir / "shared.db";
-  SqliteStore(options_for(db)).put("shared", "seed", std::string_view("x"));  // create it once
+  SqliteStore(options_for(db)).put("shared", "seed", test::made_value("shared", "seed", 0, 0, 10));
   const int ops = test::small_scale() ? 150 : 600;
   std::vector<pid_t> pids;
   for (int p = 0; p < 4; ++p) {
-    pids.push_back(test::spawn({.argv = {worker_path(), "stress", db.string(),
-                                         std::to_string(p + 1), "2", std::to_string(ops)}}));
+    pids.push_back(
+        test::spawn({.argv = {worker_path(), "stress", db.string(), std::to_string(p + 1), "2",
+                              std::to_string(ops), limits}}));
   }
   for (const pid_t pid : pids) {
     const auto exit = test::wait_for_exit(pid);
-    INFO("exit code 1 means a torn read, 2 an error other than a miss");
+    INFO("exit code 1 means a torn or wrong read, 2 an error other than a miss");
     CHECK(exit.exited);
     CHECK(exit.code == 0);
   }
-  verify_everything(db);
+  {
+    SqliteStore store(options_for(db));
+    verify_everything(store, {"shared", "shared/sub", "other", std::string(test::kFillNamespace)},
+                      /*made_values=*/true);
+    if (limits != "0:0:lrs") CHECK(store.stats().evictions > 0);
+  }
   CHECK(test::file_names(dir.path()) ==
         std::set<std::string>{"shared.db"});  // WAL folded in at close
 }
@@ -154,7 +210,48 @@ std::chrono::milliseconds time_to_first_write(const fs::path& db) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
 }
 
-TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified file",
+// The limits the kill loop's writers open with (worker LIMITS), round after
+// round: none (the loop as it began, and a turn from none to some stamps
+// every entry's place in the eviction order), bytes with
+// least_recently_stored, both bounds with least_recently_used, and so few
+// entries that most puts evict. Bounded writers also lower the bounds for a
+// while (set_limits) and trim().
+constexpr std::array<const char*, 4> kRoundLimits = {"0:0:lrs", "3145728:0:lrs", "3145728:64:lru",
+                                                     "0:24:lru"};
+
+// get_or_fill of fill/`key` ends (a lease a killed filler left on it
+// expires or is taken over) with a whole value made for it.
+void fill_past_lease(const std::shared_ptr<SqliteStore>& store, const std::string& key) {
+  INFO("get_or_fill of " << key);
+  const std::string ns(test::kFillNamespace);
+  const Lookup found = test::fill_cache(store).get_or_fill(
+      key, [&] { return Fill{.data = test::made_value(ns, key, 999'999, 0, 100), .opts = {}}; },
+      test::kFillOptions);
+  CHECK(found.blob.meta.etag == sha256_hex(found.blob.data));
+  const std::string problem = test::value_problem(ns, key, found.blob.data);
+  INFO(problem);
+  CHECK(problem.empty());
+}
+
+// Starts a worker and returns its pid once it has printed `said` (to the
+// file `out`). Fails when it ends before.
+pid_t spawn_until_said(const std::vector<std::string>& argv, const fs::path& out,
+                       const std::string& said) {
+  fs::remove(out);  // what an earlier round's worker said
+  const pid_t pid = test::spawn({.argv = argv, .stdout_to = out});
+  bool died = false;
+  test::wait_until([&] {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return died = true;
+    return test::read_file(out) == said;
+  });
+  INFO(argv[1] << " ended before it said " << said
+               << " (hold-changes-lock: exit code 6, the change log's layout is not the one the "
+                  "worker knows)");
+  REQUIRE_FALSE(died);
+  return pid;
+}
+
+TEST_CASE("kill loop: writers SIGKILLed at any moment leave a whole, exact, bounded file",
           "[processes][kill]") {
   test::TempDir dir;
   const fs::path db = dir / "killed.db";
@@ -164,24 +261,68 @@ TEST_CASE("kill loop: a writer SIGKILLed at any moment leaves a whole, verified 
   INFO("a writer's first entry took " << first_write.count() << " ms");
   // Kills land anywhere from the open to well into the writing.
   const auto max_ms = (test::small_scale() ? 150 : 300) + first_write.count();
+  const std::string reader_ops = test::small_scale() ? "40" : "80";
   std::int64_t seen = 0;
+  int rounds_with_evictions = 0;
+  std::uint64_t evictions_before = 0;
   for (int round = 0; round < rounds; ++round) {
-    INFO("round " << round);
-    const pid_t victim =
-        test::spawn({.argv = {worker_path(), "write", db.string(), std::to_string(2 * round)}});
-    const pid_t survivor =
-        test::spawn({.argv = {worker_path(), "write", db.string(), std::to_string(2 * round + 1)}});
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(20 + rng() % static_cast<unsigned>(max_ms)));
+    const std::string limits = kRoundLimits[static_cast<std::size_t>(round) % kRoundLimits.size()];
+    // Now and then a process dies holding the change log's mutex, or inside
+    // a fill (holding its lease): in rounds of every limits.
+    const bool lock_round = round % 5 == 2;
+    const bool hang_round = round % 5 == 4;
+    INFO("round " << round << ", limits " << limits << (lock_round ? ", a locker" : "")
+                  << (hang_round ? ", a filler that hangs" : ""));
+    const unsigned victim_seed = 2 * static_cast<unsigned>(round);
+    const unsigned survivor_seed = victim_seed + 1;
+    const pid_t victim = test::spawn(
+        {.argv = {worker_path(), "write", db.string(), std::to_string(victim_seed), limits}});
+    const pid_t survivor = test::spawn(
+        {.argv = {worker_path(), "write", db.string(), std::to_string(survivor_seed), limits}});
+    const auto kill_at = std::chrono::milliseconds(20 + rng() % static_cast<unsigned>(max_ms));
+    std::vector<pid_t> also_killed;
+    const std::string orphan = "orphan" + std::to_string(round);
+    if (lock_round) {
+      std::this_thread::sleep_for(kill_at / 2);
+      also_killed.push_back(spawn_until_said({worker_path(), "hold-changes-lock", db.string()},
+                                             dir / "locker.out", "locked\n"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 20));
+    } else {
+      std::this_thread::sleep_for(kill_at);
+    }
+    if (hang_round) {
+      also_killed.push_back(spawn_until_said({worker_path(), "fill-and-hang", db.string(), orphan},
+                                             dir / "filler.out", "filling\n"));
+    }
     ::kill(victim, SIGKILL);
     const auto victim_exit = test::wait_for_exit(victim);
     CHECK(victim_exit.signal == SIGKILL);  // it was still writing, not failed
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 20));
+    for (const pid_t pid : also_killed) {
+      ::kill(pid, SIGKILL);
+      CHECK(test::wait_for_exit(pid).signal == SIGKILL);
+    }
+    // A store opened now, beside the survivor's writes: never stale. Its
+    // get_or_fills end even where the victim left a lease.
+    const pid_t reader = test::spawn(
+        {.argv = {worker_path(), "read", db.string(), std::to_string(survivor_seed), reader_ops}});
+    if (hang_round) fill_past_lease(std::make_shared<SqliteStore>(options_for(db)), orphan);
+    {
+      const auto reader_exit = test::wait_for_exit(reader);
+      INFO("reader: exit code 1 means a wrong value, 2 an error, 5 a stale get");
+      CHECK(reader_exit.exited);
+      CHECK(reader_exit.code == 0);
+    }
     ::kill(survivor, SIGKILL);
-    test::wait_for_exit(survivor);
-    seen += verify_everything(db);
+    CHECK(test::wait_for_exit(survivor).signal == SIGKILL);  // it wrote till the end
+
+    SqliteStore store(options_for(db));
+    seen += verify_everything(store, test::writer_namespaces(), /*made_values=*/true);
+    const std::uint64_t evictions = store.stats().evictions;
+    if (evictions > evictions_before) ++rounds_with_evictions;  // (reset_stats may lower it)
+    evictions_before = evictions;
   }
   CHECK(seen > 0);
+  CHECK(rounds_with_evictions > 0);  // the limits were reached, not only set
 }
 
 TEST_CASE("a file that is not SQLite: raise names the path, quarantine moves it aside",
