@@ -56,6 +56,7 @@
 #include <sstream>
 #include <string>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -639,6 +640,9 @@ int fill_faulty(const std::string& db, std::uint64_t writes) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // "write" runs until killed: a test that dies before killing it (a failed
+  // REQUIRE, meson's timeout) must not leave it writing forever.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const std::vector<std::string> args(argv + 1, argv + argc);
   if ((args.size() == 5 || args.size() == 6) && args[0] == "stress") {
     return stress(args[1], static_cast<unsigned>(std::stoul(args[2])), std::stoi(args[3]),
