@@ -47,7 +47,9 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "SELECT id, key FROM entries WHERE ns IS NULL",
     // The deleted row's id, size and expiry, for the chunks and the usage.
     "DELETE FROM entries WHERE ns = ?1 AND key = ?2 RETURNING id, size, expires_at",
-    "DELETE FROM entries WHERE id = ?1",
+    // A staged row, only while it still is one and still ?2's: a row
+    // reclaimed meanwhile may have given its id to a new entry.
+    "DELETE FROM entries WHERE id = ?1 AND ns IS NULL AND key = ?2",
     "INSERT INTO entries(ns, key, " BLOBCACHE_META_COLUMNS
     ", used_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     // A replace keeps the row (and its id, so its name index entry and

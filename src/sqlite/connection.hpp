@@ -55,7 +55,7 @@ enum class Sql : std::size_t {
   staged_entries,
   // Writes of entries and chunks.
   delete_entry,
-  delete_entry_by_id,
+  delete_staged,
   insert_entry,
   replace_entry,
   insert_chunk,

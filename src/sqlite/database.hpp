@@ -21,7 +21,7 @@
 
 namespace blobcache::detail {
 
-// What tests observe of one store, and the one hook they may inject
+// What tests observe of one store, and the hooks they may inject
 // (test_seams.hpp). The store only counts here; nothing in it changes what
 // the store does unless a test sets the hook.
 struct Probes {
@@ -37,6 +37,10 @@ struct Probes {
   // Run by the thread leading a batch of puts before it writes them, with
   // the batch's size. Not synchronized: set it only while no put runs.
   std::function<void(std::size_t)> before_batch;
+  // Run by the reclaim of abandoned put_streams between listing the rows it
+  // found abandoned and the transaction that deletes them. Not
+  // synchronized: set it only while no put_stream runs.
+  std::function<void()> after_staging_listed;
 };
 
 // Everything the operations of one store share: the options and knobs it

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "errors.hpp"
 #include "sha256.hpp"
@@ -114,9 +115,13 @@ void delete_entry(WriteContext& context, std::string_view ns, std::string_view k
   }
 }
 
-void delete_entry_by_id(Connection& connection, std::int64_t id) {
-  StatementUse erase(connection, Sql::delete_entry_by_id);
+// Deletes the staged row `id` of `owner` (its chunks go with it), if it is
+// still one: another store may have reclaimed it, and SQLite may have
+// given its id to a new entry since.
+void delete_staged(Connection& connection, std::int64_t id, std::string_view owner) {
+  StatementUse erase(connection, Sql::delete_staged);
   erase->bind(1, id);
+  bind_text(*erase, 2, owner);
   erase->exec();
 }
 
@@ -482,7 +487,7 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
       return meta;
     });
   } catch (...) {
-    discard_staging(staging_id);
+    discard_staging(staging_id, owner);
     throw;
   }
 }
@@ -634,30 +639,32 @@ void Writer::flush_tallies() noexcept {
 void Writer::reclaim_abandoned_staging() noexcept {
   try {
     const Where where = db_->where("reclaim staged put_streams");
-    std::vector<std::int64_t> abandoned;
+    std::vector<std::pair<std::int64_t, std::string>> abandoned;  // id, owner
     {
       auto lease = db_->lease(where);
       translated(where, [&] {
         StatementUse staged(*lease, Sql::staged_entries);
         while (staged->executeStep()) {
-          if (staging_owner_gone(staged->getColumn(1).getString())) {
-            abandoned.push_back(staged->getColumn(0).getInt64());
+          std::string owner = staged->getColumn(1).getString();
+          if (staging_owner_gone(owner)) {
+            abandoned.emplace_back(staged->getColumn(0).getInt64(), std::move(owner));
           }
         }
       });
     }
     if (abandoned.empty()) return;
+    if (const auto& hook = db_->probes().after_staging_listed) hook();
     transact(where, [&](WriteContext& context) {
-      for (const std::int64_t id : abandoned) delete_entry_by_id(context.connection, id);
+      for (const auto& [id, owner] : abandoned) delete_staged(context.connection, id, owner);
     });
   } catch (...) {  // NOLINT(bugprone-empty-catch): retried by the next open or put_stream
   }
 }
 
-void Writer::discard_staging(std::int64_t staging_id) noexcept {
+void Writer::discard_staging(std::int64_t staging_id, std::string_view owner) noexcept {
   try {
     transact(db_->where("discard a staged put_stream"),
-             [&](WriteContext& context) { delete_entry_by_id(context.connection, staging_id); });
+             [&](WriteContext& context) { delete_staged(context.connection, staging_id, owner); });
   } catch (...) {  // NOLINT(bugprone-empty-catch): reclaimed once this process is gone
   }
 }

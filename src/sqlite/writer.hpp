@@ -88,8 +88,9 @@ class Writer {
   // Evicts down to the low watermark in batches; what it removed.
   SqliteStore::TrimReport trim_to_low_watermark(std::string_view operation);
 
-  // Deletes one staged put_stream. Best effort, never throws.
-  void discard_staging(std::int64_t staging_id) noexcept;
+  // Deletes one staged put_stream of `owner` (while it is still staged).
+  // Best effort, never throws.
+  void discard_staging(std::int64_t staging_id, std::string_view owner) noexcept;
 
   std::shared_ptr<Database> db_;
   GroupCommit group_commit_;

@@ -73,7 +73,7 @@ inline std::string value_problem(std::string_view ns, std::string_view key, Byte
   }
   Bytes body(data.size() - header.size());
   value_detail::fill_body(header, body.data(), body.size());
-  if (std::memcmp(body.data(), data.data() + header.size(), body.size()) != 0) {
+  if (!body.empty() && std::memcmp(body.data(), data.data() + header.size(), body.size()) != 0) {
     return "its bytes are not the ones its header names: " + std::string(header.substr(0, end));
   }
   return {};

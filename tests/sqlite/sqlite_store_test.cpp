@@ -386,6 +386,52 @@ TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible"
   CHECK(count_rows(file, "SELECT count(*) FROM entries") == 0);
 }
 
+// Regression (found by the kill loop): a store that had listed a dead
+// process's staged row deleted it by id after another store had reclaimed
+// it first and a put had taken its id again (SQLite reuses the highest
+// rowid once its row is gone): that entry was lost, its bytes still counted
+// in the usage rows, and check() called the file corrupt.
+TEST_CASE(
+    "regression: a staged row reclaimed by another store first is not deleted again, whoever "
+    "has its id now",
+    "[sqlite][stream]") {
+  const test::TempDir dir;
+  const auto file = dir / "reclaimed.db";
+  auto late = detail::SqliteStoreAccess::open({.path = file}, detail::Tuning{});
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // stages 3 MiB and dies: the file's only row, id 1
+    try {
+      SqliteStore store({.path = file});
+      DyingBuffer dying(3 * 1024 * 1024);
+      std::istream in(&dying);
+      store.put_stream("ns", "partial", in);
+    } catch (...) {
+    }
+    ::_exit(3);
+  }
+  const test::Exit child = test::wait_for_exit(pid);
+  REQUIRE(child.exited);
+  REQUIRE(child.code == 0);
+  REQUIRE(count_rows(file, "SELECT count(*) FROM entries WHERE ns IS NULL") == 1);
+
+  const Bytes live = pattern(1000, 5);
+  detail::SqliteStoreAccess::probes(*late).after_staging_listed = [&] {
+    SqliteStore early({.path = file});  // its open reclaims the row `late` has just listed
+    early.put("ns", "live", live);      // and takes its id
+  };
+  std::istringstream in("streamed");
+  late->put_stream("ns", "streamed", in);  // reclaims first
+  detail::SqliteStoreAccess::probes(*late).after_staging_listed = nullptr;
+  const auto kept = late->get("ns", "live");
+  REQUIRE(kept.has_value());
+  CHECK(kept->data == live);
+  CHECK(late->get("ns", "streamed")->text() == "streamed");
+  CHECK_NOTHROW(late->check());  // the usage rows equal a recount
+  CHECK(late->stats().entries == 2);
+  CHECK(count_rows(file, "SELECT count(*) FROM entries WHERE ns IS NULL") == 0);
+}
+
 // Serves 1 MiB, then says so and blocks until released, then ends the
 // stream. put_stream reads its next chunk only after committing the last,
 // so while it waits here all 4 chunks of 256 KiB are staged.
