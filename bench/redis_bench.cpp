@@ -171,7 +171,7 @@ struct Row {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int port = 0;
   int reps = 5;
   bool default_malloc = false;
@@ -288,4 +288,7 @@ int main(int argc, char** argv) {
                 row.redis_benchmark);
   }
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "redis_bench: %s\n", e.what());
+  return 1;
 }
