@@ -12,6 +12,7 @@
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
 
+#include "bytes.hpp"
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
 #include "sha256_hex.hpp"
@@ -178,16 +179,6 @@ struct FixtureEntry {
   std::map<std::string, std::string> metadata;
 };
 
-Bytes fixture_pattern(std::size_t size, std::uint32_t seed) {
-  Bytes bytes(size);
-  std::uint32_t state = seed * 2654435761U + 1U;
-  for (auto& b : bytes) {
-    state = state * 1664525U + 1013904223U;
-    b = static_cast<std::byte>(state >> 24);
-  }
-  return bytes;
-}
-
 std::vector<FixtureEntry> fixture_entries() {
   using namespace std::chrono_literals;
   const auto text = [](std::string_view t) {
@@ -202,25 +193,20 @@ std::vector<FixtureEntry> fixture_entries() {
        {{"lang", "en"}, {"", "empty name"}}},
       {"docs",
        "expired",
-       fixture_pattern(1000, 1),
+       test::pattern(1000, 1),
        "",
        TimePoint{} + 1'600'000'000'000'000'000ns,
        {}},
-      {"docs",
-       "later",
-       fixture_pattern(5000, 2),
-       "",
-       TimePoint{} + 4'000'000'000'000'000'000ns,
-       {}},
+      {"docs", "later", test::pattern(5000, 2), "", TimePoint{} + 4'000'000'000'000'000'000ns, {}},
       {"docs", "empty", {}, "", std::nullopt, {}},
       {"media/video",
        "two-chunks",
-       fixture_pattern(256 * 1024 + 4096, 3),
+       test::pattern(256 * 1024 + 4096, 3),
        "video/mp4",
        std::nullopt,
        {}},
       {"media/video", "streamed", Bytes(70'000, std::byte{'z'}), "", std::nullopt, {}},
-      {"other", "a/b/c", fixture_pattern(100, 4), "", std::nullopt, {}},
+      {"other", "a/b/c", test::pattern(100, 4), "", std::nullopt, {}},
   };
 }
 

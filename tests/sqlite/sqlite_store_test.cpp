@@ -346,11 +346,9 @@ class DyingBuffer final : public std::streambuf {
   std::size_t served_ = 0;
 };
 
-TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible",
-          "[sqlite][stream]") {
-  const test::TempDir dir;
-  const auto file = dir / "killed.db";
-  { SqliteStore store({.path = file}); }
+// A child process opens `file`, stages 3 MiB of a put_stream of
+// "ns"/"partial" and dies mid-stream (DyingBuffer); returns once it has.
+void stage_and_die(const std::filesystem::path& file) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -366,6 +364,14 @@ TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible"
   const test::Exit child = test::wait_for_exit(pid);
   REQUIRE(child.exited);
   REQUIRE(child.code == 0);
+}
+
+TEST_CASE("chunks staged by a killed put_stream are reclaimed and never visible",
+          "[sqlite][stream]") {
+  const test::TempDir dir;
+  const auto file = dir / "killed.db";
+  { SqliteStore store({.path = file}); }
+  stage_and_die(file);
   CHECK(count_rows(file, "SELECT count(*) FROM chunks") > 0);
   {
     // Staged but never published: invisible to every read (a read-only
@@ -398,21 +404,7 @@ TEST_CASE(
   const test::TempDir dir;
   const auto file = dir / "reclaimed.db";
   auto late = detail::SqliteStoreAccess::open({.path = file}, detail::Tuning{});
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {  // stages 3 MiB and dies: the file's only row, id 1
-    try {
-      SqliteStore store({.path = file});
-      DyingBuffer dying(3 * 1024 * 1024);
-      std::istream in(&dying);
-      store.put_stream("ns", "partial", in);
-    } catch (...) {
-    }
-    ::_exit(3);
-  }
-  const test::Exit child = test::wait_for_exit(pid);
-  REQUIRE(child.exited);
-  REQUIRE(child.code == 0);
+  stage_and_die(file);  // the file's only row, id 1
   REQUIRE(count_rows(file, "SELECT count(*) FROM entries WHERE ns IS NULL") == 1);
 
   const Bytes live = pattern(1000, 5);
