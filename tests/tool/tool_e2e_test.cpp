@@ -588,9 +588,7 @@ TEST_CASE("put --if-match and --if-absent: exit 4 with precondition_failed, noth
           "[tool][e2e][if_match]") {
   Fixture f;
   const auto etag_of = [&f](const std::string& key) {
-    const ToolResult ls = f.run({"--json", "ls", "ns"});
-    REQUIRE(ls.code == 0);
-    const json listing = json::parse(ls.out);
+    const json listing = run_json(f, {"ls", "ns"});
     for (const json& entry : listing.at("entries")) {
       if (entry.at("key") == key) return entry.at("meta").at("etag").get<std::string>();
     }
