@@ -112,13 +112,17 @@ struct BLOBCACHE_EXPORT SqliteOptions {
   // database, like -wal and -shm) before it commits, and a get consults
   // that log first, so it never returns a value another writer has
   // replaced. Needs write access to the folder the first time (a read-only
-  // store without that file keeps nothing in memory).
+  // store without that file keeps nothing in memory). A writer that cannot
+  // open that file (it belongs to another user) commits without logging,
+  // and other processes may then serve what it replaced: give every process
+  // that writes the database write access to it.
   std::size_t memory_cache_bytes = std::size_t{32} << 20;
 };
 
 // Thread-safe: each thread uses its own pooled connection, so readers run in
-// parallel beside one writer (WAL). Process-safe: any number of processes
-// may open the same file.
+// parallel beside one writer (WAL); puts that several threads make at once
+// commit in one transaction, each with its own outcome. Process-safe: any
+// number of processes may open the same file.
 //
 // Files are created 0600. Values of any size stream in and out in constant
 // memory (stored in chunks). Not fork-safe in the sense of sharing
