@@ -162,6 +162,12 @@ Lookup Cache::get_or_fill(std::string_view key, const std::function<Fill()>& fil
   if (std::optional<Blob> hit = store.get(ns_, key); hit && !policy_.is_expired(hit->meta)) {
     return {.blob = std::move(*hit), .fresh = true, .filled = false};
   }
+  return fill_missing(store, key, fill, opts);
+}
+
+[[gnu::noinline]] Lookup Cache::fill_missing(Store& store, std::string_view key,
+                                             const std::function<Fill()>& fill,
+                                             const FillOptions& opts) const {
   return detail::flights().run(&store, ns_, key,
                                [&] { return fill_across_processes(store, key, fill, opts); });
 }

@@ -168,5 +168,25 @@ TEST_CASE("Policy without a clock uses the system clock", "[policy]") {
   CHECK(now <= after);
 }
 
+// Without a clock, is_expired() proves most entries fresh with the coarse
+// system clock plus a margin; entries near their expiry must still be judged
+// by the precise clock, to the millisecond.
+TEST_CASE("Policy without a clock is exact near the expiry instant", "[policy]") {
+  const Policy by_age{.ttl = 1h, .clock = nullptr};
+  const Policy never{.ttl = Duration::zero(), .clock = nullptr};
+  const TimePoint now = std::chrono::system_clock::now();
+
+  CHECK(by_age.is_expired(updated(now - 1h - 2ms)));
+  CHECK(by_age.is_expired(updated(now - 1h - 200ms)));
+  CHECK_FALSE(by_age.is_expired(updated(now - 1h + 5s)));
+  CHECK_FALSE(by_age.is_expired(updated(now - 1h + 1min)));
+
+  CHECK(by_age.is_expired(updated(now, now - 2ms)));
+  CHECK(never.is_expired(updated(now, now - 2ms)));
+  CHECK_FALSE(never.is_expired(updated(now - 10'000h)));
+  CHECK_FALSE(never.is_expired(updated(now, now + 5s)));
+  CHECK_FALSE(by_age.is_expired(updated(now - 10'000h, now + 5s)));
+}
+
 }  // namespace
 }  // namespace blobcache

@@ -126,6 +126,11 @@ class BLOBCACHE_EXPORT Cache {
   // The store; throws Error(Errc::store_not_configured) naming `operation`
   // and `key` when there is none.
   Store& require_store(std::string_view operation, std::string_view key) const;
+  // get_or_fill past a miss: one flight per (store, namespace, key) in this
+  // process, whose leader runs fill_across_processes. Out of line so that
+  // the fresh hit's path stays short.
+  Lookup fill_missing(Store& store, std::string_view key, const std::function<Fill()>& fill,
+                      const FillOptions& opts) const;
   // get_or_fill's leader: fills under a lease of the store, or waits for the
   // process that holds it.
   Lookup fill_across_processes(Store& store, std::string_view key,
