@@ -83,6 +83,18 @@ void Database::remember_limits(const Limits& limits) noexcept {
                           std::memory_order_relaxed);
 }
 
+Tallies::Pending Database::take_reads() {
+  Tallies::Pending pending = tallies_.take();
+  if (memory_tier_ && memory_tier_->pending_accesses() > 0) {
+    for (MemoryTier::Access& access : memory_tier_->take_accesses()) {
+      Tallies::merge_access(pending, std::move(access.ns), std::move(access.key), access.nanos);
+    }
+  }
+  return pending;
+}
+
+bool Database::reads_pending() { return !tallies_.empty() || pending_accesses() > 0; }
+
 CheckpointCounts Database::checkpoint_counts() const noexcept {
   return maintenance_ ? maintenance_->counts() : CheckpointCounts{};
 }

@@ -90,6 +90,15 @@ class Database {
 
   // What reads counted and not yet written.
   Tallies& tallies() noexcept { return tallies_; }
+  // Everything reads counted, with the accesses the memory tier recorded,
+  // leaving nothing: what a write transaction adds to the file.
+  Tallies::Pending take_reads();
+  // Something waits for take_reads().
+  bool reads_pending();
+  // The accesses waiting for take_reads() (about; takes no lock).
+  std::size_t pending_accesses() const noexcept {
+    return tallies_.pending_accesses() + (memory_tier_ ? memory_tier_->pending_accesses() : 0);
+  }
   // The log of changed keys every writer appends to, and the values this
   // store keeps in memory; both null when the store keeps nothing there.
   ChangeLog* change_log() noexcept { return change_log_.get(); }

@@ -1,5 +1,7 @@
 #include "sqlite/memory_tier.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace blobcache::detail {
@@ -42,27 +44,32 @@ MemoryTier::MemoryTier(std::size_t capacity, std::size_t max_value, ChangeLog& l
   }
 }
 
+std::unordered_map<std::uint64_t, MemoryTier::Node>::iterator MemoryTier::remove(
+    Shard& shard, std::unordered_map<std::uint64_t, Node>::iterator node) {
+  Node& gone = node->second;
+  // An access outlives the node: the eviction order still wants it (the
+  // file's used_at only ever rises, so a late or moot access harms nothing).
+  if (gone.accessed != 0 && shard.orphaned.size() < kMaxOrphaned) {
+    shard.orphaned.push_back(
+        {.ns = std::move(gone.ns), .key = std::move(gone.key), .nanos = gone.accessed});
+  }
+  shard.cost -= gone.cost;
+  shard.lru.erase(gone.use);
+  return shard.nodes.erase(node);
+}
+
 void MemoryTier::forget_key(std::uint64_t hash) {
   Shard& shard = shard_of(hash);
   const std::lock_guard lock(shard.mutex);
   const auto it = shard.nodes.find(hash);
-  if (it == shard.nodes.end()) return;
-  shard.cost -= it->second.cost;
-  shard.lru.erase(it->second.use);
-  shard.nodes.erase(it);
+  if (it != shard.nodes.end()) remove(shard, it);
 }
 
 void MemoryTier::forget_namespace(std::uint64_t space) {
   for (Shard& shard : shards_) {
     const std::lock_guard lock(shard.mutex);
     for (auto it = shard.nodes.begin(); it != shard.nodes.end();) {
-      if (it->second.space == space) {
-        shard.cost -= it->second.cost;
-        shard.lru.erase(it->second.use);
-        it = shard.nodes.erase(it);
-      } else {
-        ++it;
-      }
+      it = it->second.space == space ? remove(shard, it) : std::next(it);
     }
   }
 }
@@ -70,10 +77,28 @@ void MemoryTier::forget_namespace(std::uint64_t space) {
 void MemoryTier::forget_all() {
   for (Shard& shard : shards_) {
     const std::lock_guard lock(shard.mutex);
-    shard.nodes.clear();
-    shard.lru.clear();
-    shard.cost = 0;
+    for (auto it = shard.nodes.begin(); it != shard.nodes.end();) it = remove(shard, it);
   }
+}
+
+std::vector<MemoryTier::Access> MemoryTier::take_accesses() {
+  std::vector<Access> taken;
+  for (Shard& shard : shards_) {
+    const std::lock_guard lock(shard.mutex);
+    for (const std::uint64_t hash : shard.accessed) {
+      const auto it = shard.nodes.find(hash);
+      if (it == shard.nodes.end() || it->second.accessed == 0) continue;  // taken or orphaned
+      Node& node = it->second;
+      taken.push_back({.ns = node.ns, .key = node.key, .nanos = node.accessed});
+      node.accessed = 0;
+    }
+    const std::size_t recorded = shard.accessed.size();
+    shard.accessed.clear();
+    std::move(shard.orphaned.begin(), shard.orphaned.end(), std::back_inserter(taken));
+    pending_accesses_.fetch_sub(recorded, std::memory_order_relaxed);
+    shard.orphaned.clear();
+  }
+  return taken;
 }
 
 void MemoryTier::sync_locked() {
@@ -157,7 +182,7 @@ bool MemoryTier::changed_since(std::uint64_t ticket, std::uint64_t hash,
 }
 
 std::optional<MemoryTier::Found> MemoryTier::find(std::string_view ns, std::string_view key,
-                                                  std::uint64_t hash) {
+                                                  std::uint64_t hash, std::int64_t access) {
   sync();
   if (any_open_.load(std::memory_order_acquire)) {
     const std::lock_guard lock(sync_mutex_);
@@ -167,8 +192,16 @@ std::optional<MemoryTier::Found> MemoryTier::find(std::string_view ns, std::stri
   const std::lock_guard lock(shard.mutex);
   const auto it = shard.nodes.find(hash);
   if (it == shard.nodes.end() || it->second.ns != ns || it->second.key != key) return std::nullopt;
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second.use);
-  return Found{.blob = it->second.blob};
+  Node& node = it->second;
+  shard.lru.splice(shard.lru.begin(), shard.lru, node.use);
+  if (access != 0 && node.blob) {
+    if (node.accessed == 0) {
+      shard.accessed.push_back(hash);
+      pending_accesses_.fetch_add(1, std::memory_order_relaxed);
+    }
+    node.accessed = std::max(node.accessed, access);
+  }
+  return Found{.blob = node.blob};
 }
 
 std::optional<std::uint64_t> MemoryTier::ticket(std::string_view ns, std::uint64_t hash) {
@@ -192,16 +225,9 @@ void MemoryTier::insert(std::string_view ns, std::string_view key, std::uint64_t
   if (open_for(hash, space) || changed_since(ticket, hash, space)) return;
   Shard& shard = shard_of(hash);
   const std::lock_guard lock(shard.mutex);
-  if (const auto old = shard.nodes.find(hash); old != shard.nodes.end()) {
-    shard.cost -= old->second.cost;
-    shard.lru.erase(old->second.use);
-    shard.nodes.erase(old);
-  }
+  if (const auto old = shard.nodes.find(hash); old != shard.nodes.end()) remove(shard, old);
   while (shard.cost + cost > shard_capacity && !shard.lru.empty()) {
-    const auto victim = shard.nodes.find(shard.lru.back());
-    shard.cost -= victim->second.cost;
-    shard.nodes.erase(victim);
-    shard.lru.pop_back();
+    remove(shard, shard.nodes.find(shard.lru.back()));
   }
   shard.lru.push_front(hash);
   shard.nodes.emplace(hash, Node{.ns = std::string(ns),

@@ -93,15 +93,23 @@ ValueRead read_value(Connection& connection, Route route, std::string_view ns, s
 
 }  // namespace
 
-void Reader::count(std::string_view ns, std::string_view key, bool found) {
+std::int64_t Reader::access_stamp() const {
+  if (!db_->records_accesses() || !db_->tuning().count_reads || UncountedReads::active() ||
+      db_->options().read_only) {
+    return 0;
+  }
+  return to_nanos(db_->now());
+}
+
+void Reader::count(std::string_view ns, std::string_view key, bool found, std::int64_t stamp,
+                   bool recorded) {
   if (!db_->tuning().count_reads || UncountedReads::active()) return;
   Tallies& tallies = db_->tallies();
   tallies.count(ns, found);
-  if (found && db_->records_accesses()) tallies.accessed(ns, key, db_->now());
+  if (found && stamp != 0 && !recorded) tallies.accessed(ns, key, stamp);
   if (Maintenance* thread = db_->maintenance()) {
     // Within the flush interval; at once when the accesses grow many.
-    thread->request_duty(db_->records_accesses() &&
-                         tallies.pending_accesses() >= db_->tuning().flush_accesses);
+    thread->request_duty(stamp != 0 && db_->pending_accesses() >= db_->tuning().flush_accesses);
   }
 }
 
@@ -109,9 +117,10 @@ std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
   MemoryTier* tier = db_->memory_tier();
   if (tier == nullptr) return read_file(ns, key);
   const std::uint64_t hash = key_hash(ns, key);
-  if (const auto kept = tier->find(ns, key, hash)) {
+  const std::int64_t stamp = access_stamp();
+  if (const auto kept = tier->find(ns, key, hash, stamp)) {
     db_->probes().tier_hits.fetch_add(1, std::memory_order_relaxed);
-    count(ns, key, kept->blob != nullptr);
+    count(ns, key, kept->blob != nullptr, stamp, true);
     if (!kept->blob) return std::nullopt;
     return *kept->blob;
   }
@@ -152,7 +161,7 @@ std::optional<Blob> Reader::read_file(std::string_view ns, std::string_view key)
         (read.found == ValueRead::Found::miss || read.blob.meta.size < min_mapped)) {
       last_get_big_.store(false, std::memory_order_relaxed);
     }
-    count(ns, key, read.found == ValueRead::Found::value);
+    count(ns, key, read.found == ValueRead::Found::value, access_stamp());
     if (read.found == ValueRead::Found::miss) return std::nullopt;
     return std::move(read.blob);
   }
@@ -177,7 +186,7 @@ std::unique_ptr<BlobReader> Reader::open(std::string_view ns, std::string_view k
     return std::make_unique<SqliteBlobReader>(db_, std::move(lease), std::move(transaction), id,
                                               std::move(meta), std::string(ns), std::string(key));
   });
-  count(ns, key, reader != nullptr);
+  count(ns, key, reader != nullptr, access_stamp());
   return reader;
 }
 

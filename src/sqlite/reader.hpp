@@ -36,8 +36,15 @@ class Reader {
   // The get itself, from the file (the memory tier, when there is one, is
   // asked before).
   std::optional<Blob> read_file(std::string_view ns, std::string_view key);
-  // Counts a get or open of (ns, key) that found the entry or not.
-  void count(std::string_view ns, std::string_view key, bool found);
+  // The instant to record as the access of an entry read now, as
+  // nanoseconds; 0 when reads record no access (not least_recently_used,
+  // not counting, or a read-only store, which could never write them).
+  std::int64_t access_stamp() const;
+  // Counts a get or open of (ns, key) that found the entry or not, and
+  // records the access `stamp` (access_stamp()) of an entry found, unless
+  // `recorded` (the memory tier did).
+  void count(std::string_view ns, std::string_view key, bool found, std::int64_t stamp,
+             bool recorded = false);
 
   std::shared_ptr<Database> db_;
   // The last get found a big value: the next one starts on a mapped

@@ -9,6 +9,7 @@ void Tallies::forget_if_forked() {
   const pid_t pid = current_pid();
   if (owner_ == pid) return;
   pending_ = {};
+  pending_accesses_.store(0, std::memory_order_relaxed);
   owner_ = pid;
 }
 
@@ -20,21 +21,27 @@ void Tallies::count(std::string_view ns, bool hit) {
   ++(hit ? it->second.hits : it->second.misses);
 }
 
-void Tallies::accessed(std::string_view ns, std::string_view key, TimePoint when) {
-  const std::int64_t nanos = to_nanos(when);
+void Tallies::accessed(std::string_view ns, std::string_view key, std::int64_t nanos) {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
   const auto it = pending_.accesses.find(std::pair(ns, key));
   if (it == pending_.accesses.end()) {
     pending_.accesses.emplace(std::pair(std::string(ns), std::string(key)), nanos);
+    pending_accesses_.store(pending_.accesses.size(), std::memory_order_relaxed);
   } else if (it->second < nanos) {
     it->second = nanos;
   }
 }
 
+void Tallies::merge_access(Pending& into, std::string&& ns, std::string&& key, std::int64_t nanos) {
+  auto [it, inserted] = into.accesses.try_emplace(std::pair(std::move(ns), std::move(key)), nanos);
+  if (!inserted && it->second < nanos) it->second = nanos;
+}
+
 Tallies::Pending Tallies::take() {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
+  pending_accesses_.store(0, std::memory_order_relaxed);
   return std::exchange(pending_, Pending{});
 }
 
@@ -50,17 +57,13 @@ void Tallies::give_back(Pending pending) {
     auto [it, inserted] = pending_.accesses.try_emplace(entry, nanos);
     if (!inserted && it->second < nanos) it->second = nanos;
   }
+  pending_accesses_.store(pending_.accesses.size(), std::memory_order_relaxed);
 }
 
 std::map<std::string, Tallies::Reads, std::less<>> Tallies::pending_reads() const {
   const std::lock_guard lock(mutex_);
   if (owner_ != current_pid()) return {};
   return pending_.reads;
-}
-
-std::size_t Tallies::pending_accesses() const {
-  const std::lock_guard lock(mutex_);
-  return owner_ == current_pid() ? pending_.accesses.size() : 0;
 }
 
 bool Tallies::empty() const {

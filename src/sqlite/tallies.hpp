@@ -58,8 +58,10 @@ class Tallies {
 
   // A get or open of (ns, key) found the entry (hit) or not.
   void count(std::string_view ns, bool hit);
-  // An entry was read at `when` (least_recently_used only).
-  void accessed(std::string_view ns, std::string_view key, TimePoint when);
+  // An entry was read at `nanos` since the epoch (least_recently_used only).
+  void accessed(std::string_view ns, std::string_view key, std::int64_t nanos);
+  // Adds accesses recorded elsewhere (the memory tier's) to a take()n batch.
+  static void merge_access(Pending& into, std::string&& ns, std::string&& key, std::int64_t nanos);
 
   // Takes everything pending, leaving nothing (for a flush).
   Pending take();
@@ -68,7 +70,10 @@ class Tallies {
   // The reads pending now, for stats(); costs a copy of the counters.
   std::map<std::string, Reads, std::less<>> pending_reads() const;
   // The entries with an access pending: past a bound, a flush is due.
-  std::size_t pending_accesses() const;
+  // Takes no lock.
+  std::size_t pending_accesses() const noexcept {
+    return pending_accesses_.load(std::memory_order_relaxed);
+  }
   // Forgets every count (reset_stats()); accesses stay.
   void forget_reads();
   // Nothing is pending.
@@ -81,6 +86,8 @@ class Tallies {
   mutable std::mutex mutex_;
   Pending pending_;  // GUARDED_BY(mutex_)
   pid_t owner_ = 0;  // GUARDED_BY(mutex_)
+  // pending_.accesses.size(), written under mutex_.
+  std::atomic<std::size_t> pending_accesses_{0};
 };
 
 }  // namespace blobcache::detail

@@ -287,7 +287,7 @@ auto Writer::transact(const WhereOf& where, Body&& body) {
                            .written = {}};
       db_->remember_limits(context.limits);
       const auto finish = [&] {
-        counted = db_->tallies().take();
+        counted = db_->take_reads();
         took = true;
         apply_tallies(context, counted);
         if (bounded(context.limits)) {
@@ -606,7 +606,7 @@ SqliteStore::TrimReport Writer::trim_to_low_watermark(std::string_view operation
 void Writer::maintain() {
   if (db_->trim_wanted().exchange(false, std::memory_order_relaxed)) {
     trim_to_low_watermark("maintenance");
-  } else if (!db_->tallies().empty()) {
+  } else if (db_->reads_pending()) {
     flush_tallies();
   }
 }
@@ -630,7 +630,7 @@ SqliteStore::CompactReport Writer::compact() {
 
 void Writer::flush_tallies() noexcept {
   try {
-    if (db_->options().read_only || db_->tallies().empty()) return;
+    if (db_->options().read_only || !db_->reads_pending()) return;
     transact(db_->where("write the counts of reads"), [](WriteContext&) {});
   } catch (...) {  // NOLINT(bugprone-empty-catch): what reads counted is lost, nothing else
   }

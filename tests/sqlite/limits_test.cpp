@@ -19,6 +19,7 @@
 
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
+#include "read_counting.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
@@ -244,6 +245,48 @@ TEST_CASE("least_recently_used keeps an entry that is read often, across a reope
   CHECK(store.get("ns", "read-often").has_value());
   CHECK(store.get("ns", "b").has_value());
   CHECK_FALSE(store.get("ns", "c").has_value());
+}
+
+// Gets served from the memory tier record their accesses in its nodes; a
+// write transaction (here: the close) takes them, also those of nodes the
+// tier dropped since (`drop_from_memory`).
+TEST_CASE("least_recently_used counts the gets served from memory, also of values dropped since",
+          "[sqlite][limits][lru][tier]") {
+  const bool drop_from_memory = GENERATE(false, true);
+  INFO("the value read from memory is dropped from it before the close: " << drop_from_memory);
+  const test::TempDir dir;
+  const fs::path file = dir / "lru.db";
+  // About one value per shard of the tier: 300 reads of missing keys (kept
+  // as absent) push every earlier node out.
+  const SqliteOptions options{
+      .path = file,
+      .limits = Limits{.max_entries = 3, .eviction = EvictionPolicy::least_recently_used},
+      .memory_cache_bytes = 16 * 400};
+  {
+    SqliteStore store(options);
+    for (const char* key : {"a", "b", "c"}) store.put("ns", key, std::string_view(key));
+    // From the file, in this order: the accesses order a < b < c.
+    for (const char* key : {"a", "b", "c"}) REQUIRE(store.get("ns", key).has_value());
+    detail::SqliteStoreAccess::maintain(store);  // written: the file orders a < b < c
+    const auto tier_hits = [&] {
+      return detail::SqliteStoreAccess::probes(store).tier_hits.load();
+    };
+    const std::uint64_t before = tier_hits();
+    REQUIRE(store.get("ns", "a").has_value());  // from memory: a is the latest now
+    REQUIRE(tier_hits() == before + 1);
+    if (drop_from_memory) {
+      for (int i = 0; i < 300; ++i) CHECK_FALSE(store.get("ns", "x" + std::to_string(i)));
+      const std::uint64_t after_misses = tier_hits();
+      const detail::UncountedReads uncounted;     // this read records no access
+      REQUIRE(store.get("ns", "a").has_value());  // from the file: a was dropped from memory
+      CHECK(tier_hits() == after_misses);
+    }
+  }
+  SqliteStore store({.path = file});
+  store.put("ns", "d", std::string_view("d"));  // full: b, the least recently used, goes
+  CHECK(store.get("ns", "a").has_value());
+  CHECK_FALSE(store.get("ns", "b").has_value());
+  CHECK(store.get("ns", "c").has_value());
 }
 
 TEST_CASE("least_recently_used: 10,000 gets from a fresh store make at most 2 write transactions",
