@@ -49,6 +49,8 @@ enum class EvictionPolicy {
   // second, and when the store is destroyed), so reads never become write
   // transactions and the order survives a restart. An access not yet
   // written when the process dies is lost (the entry keeps its older place).
+  // A store opened read_only records none. Cost per get: one read of the
+  // clock and, for a value served from memory, a store into its node.
   least_recently_used,
 };
 
@@ -112,10 +114,11 @@ struct BLOBCACHE_EXPORT SqliteOptions {
   // database, like -wal and -shm) before it commits, and a get consults
   // that log first, so it never returns a value another writer has
   // replaced. Needs write access to the folder the first time (a read-only
-  // store without that file keeps nothing in memory). A writer that cannot
-  // open that file (it belongs to another user) commits without logging,
-  // and other processes may then serve what it replaced: give every process
-  // that writes the database write access to it.
+  // store without that file keeps nothing in memory). A store that cannot
+  // write that file (it belongs to another user) serves reads but refuses
+  // every write with Errc::read_only naming it: an unlogged write could
+  // leave other processes serving what it replaced. Give every process that
+  // writes the database write access to it.
   std::size_t memory_cache_bytes = std::size_t{32} << 20;
 };
 

@@ -73,6 +73,8 @@ class ChangeLog {
 
   // The sequence number of the latest record (0 before the first).
   std::uint64_t head() const noexcept;
+  // This process may append (it opened the file for writing).
+  bool writable() const noexcept { return writable_; }
 
   // Appends `begin`, then `changes`; returns the transaction's id for end().
   // REQUIRES: the caller holds SQLite's write lock (an open write

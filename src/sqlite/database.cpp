@@ -59,6 +59,14 @@ void Database::require_writable(const Where& where) const {
   if (options_.read_only) {
     throw_error(Errc::read_only, describe_where(where) + ": the store was opened read-only");
   }
+  if (!change_log_ || !change_log_->writable()) {
+    throw_error(Errc::read_only,
+                describe_where(where) + ": this process cannot write the store's change log " +
+                    options_.path.string() +
+                    "-changes, where every write must name the keys it changes for the memory "
+                    "of the other processes that share the file; give it write access to that "
+                    "file (or open the store read_only)");
+  }
 }
 
 ConnectionPool::Lease Database::lease(const Where& at) {

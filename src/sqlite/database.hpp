@@ -74,7 +74,9 @@ class Database {
                  .key = key,
                  .read_only_place = options_.read_only};
   }
-  // Throws Error(Errc::read_only) naming `where` for a read-only store.
+  // Throws Error(Errc::read_only) naming `where` for a read-only store, and
+  // for one that cannot write its change log: a write it did not log there
+  // could leave other processes' memory tiers serving what it replaced.
   void require_writable(const Where& where) const;
 
   // A connection for one call; opening a new one may fail (Error naming

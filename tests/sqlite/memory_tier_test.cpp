@@ -9,14 +9,17 @@
 #include <signal.h>
 #include <string>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "processes.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
 
@@ -235,6 +238,54 @@ TEST_CASE("a store with memory_cache_bytes = 0 keeps nothing in memory", "[sqlit
   store.put("ns", "k", std::string_view("v"));
   for (int i = 0; i < 10; ++i) CHECK(store.get("ns", "k").has_value());
   CHECK(tier_hits(store) == 0);
+}
+
+// A process that cannot write the change log must not write the database:
+// the others' tiers would never hear of its changes. Root may write any
+// file, so the store is opened as nobody, in a forked child, beside a
+// change log only root may write (`log_mode` 0600: nobody cannot open it
+// at all; 0644: only for reading).
+TEST_CASE("a store that cannot write the change log refuses writes and still reads",
+          "[sqlite][tier][errors]") {
+  const ::mode_t log_mode = GENERATE(::mode_t{0600}, ::mode_t{0644});
+  INFO("mode of the change log: " << std::oct << log_mode);
+  const test::TempDir dir;
+  fs::permissions(dir.path(), fs::perms::all);
+  const fs::path file = dir / "shared.db";
+  SqliteStore owner({.path = file});  // keeps the change log (root's, 0600) in place
+  owner.put("ns", "k", std::string_view("before"));
+  REQUIRE(fs::exists(fs::path(file.string() + "-changes")));
+  REQUIRE(::chmod((file.string() + "-changes").c_str(), log_mode) == 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) {  // the database itself is nobody's
+    REQUIRE(::chown((file.string() + suffix).c_str(), 65534, 65534) == 0);
+  }
+  const test::Exit child = test::run_unprivileged([&] {
+    SqliteStore store({.path = file});
+    const auto before = store.get("ns", "k");
+    if (!before || before->text() != "before") return 2;
+    try {
+      store.put("ns", "k", std::string_view("unlogged"));
+      std::cerr << "a put without the change log succeeded\n";
+      return 3;
+    } catch (const Error& e) {
+      if (e.code() != Errc::read_only ||
+          std::string(e.what()).find("-changes") == std::string::npos) {
+        std::cerr << "expected read_only naming the change log, got " << errc_name(e.errc()) << ": "
+                  << e.what() << "\n";
+        return 4;
+      }
+    }
+    try {
+      store.erase("ns", "k");
+      return 5;
+    } catch (const Error& e) {
+      if (e.code() != Errc::read_only) return 6;
+    }
+    return 0;
+  });
+  CHECK(child.exited);
+  CHECK(child.code == 0);
+  CHECK(owner.get("ns", "k")->text() == "before");
 }
 
 }  // namespace
