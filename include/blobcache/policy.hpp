@@ -34,7 +34,10 @@ struct BLOBCACHE_EXPORT Policy {
   Duration expires_in(const Meta& meta) const;
   // now > expires_at when expires_at is set (explicit expiry wins over TTL,
   // and the instant of expires_at itself is not expired); else
-  // ttl > 0 && age > ttl.
+  // ttl > 0 && age > ttl. Cost: no clock read for an entry that cannot
+  // expire; without `clock`, time() (a few ns) for an entry more than ~2 s
+  // from its expiry, the precise system clock only nearer to it: exact
+  // either way.
   bool is_expired(const Meta& meta) const;
 
   // The same three, evaluated at `now` instead of the clock's time (to judge
