@@ -1,9 +1,22 @@
 #include "sqlite/tallies.hpp"
 
+#include <utility>
+
 #include "sqlite/connection_pool.hpp"
 #include "sqlite/rows.hpp"
 
 namespace blobcache::detail {
+namespace {
+
+// Records the access of `entry` at `nanos`, unless a later one is recorded.
+template <typename Entry>
+void raise_access(decltype(Tallies::Pending::accesses)& accesses, Entry&& entry,
+                  std::int64_t nanos) {
+  auto [it, inserted] = accesses.try_emplace(std::forward<Entry>(entry), nanos);
+  if (!inserted && it->second < nanos) it->second = nanos;
+}
+
+}  // namespace
 
 void Tallies::forget_if_forked() {
   const pid_t pid = current_pid();
@@ -34,8 +47,7 @@ void Tallies::accessed(std::string_view ns, std::string_view key, std::int64_t n
 }
 
 void Tallies::merge_access(Pending& into, std::string&& ns, std::string&& key, std::int64_t nanos) {
-  auto [it, inserted] = into.accesses.try_emplace(std::pair(std::move(ns), std::move(key)), nanos);
-  if (!inserted && it->second < nanos) it->second = nanos;
+  raise_access(into.accesses, std::pair(std::move(ns), std::move(key)), nanos);
 }
 
 Tallies::Pending Tallies::take() {
@@ -53,10 +65,7 @@ void Tallies::give_back(Pending pending) {
     mine.hits += reads.hits;
     mine.misses += reads.misses;
   }
-  for (auto& [entry, nanos] : pending.accesses) {
-    auto [it, inserted] = pending_.accesses.try_emplace(entry, nanos);
-    if (!inserted && it->second < nanos) it->second = nanos;
-  }
+  for (auto& [entry, nanos] : pending.accesses) raise_access(pending_.accesses, entry, nanos);
   pending_accesses_.store(pending_.accesses.size(), std::memory_order_relaxed);
 }
 
