@@ -93,17 +93,16 @@ ValueRead read_value(Connection& connection, Route route, std::string_view ns, s
 
 }  // namespace
 
+bool Reader::counts_reads() const { return db_->tuning().count_reads && !UncountedReads::active(); }
+
 std::int64_t Reader::access_stamp() const {
-  if (!db_->records_accesses() || !db_->tuning().count_reads || UncountedReads::active() ||
-      db_->options().read_only) {
-    return 0;
-  }
+  if (!db_->records_accesses() || !counts_reads() || db_->options().read_only) return 0;
   return to_nanos(db_->now());
 }
 
 void Reader::count(std::string_view ns, std::string_view key, bool found, std::int64_t stamp,
                    bool recorded) {
-  if (!db_->tuning().count_reads || UncountedReads::active()) return;
+  if (!counts_reads()) return;
   Tallies& tallies = db_->tallies();
   tallies.count(ns, found);
   if (found && stamp != 0 && !recorded) tallies.accessed(ns, key, stamp);

@@ -36,6 +36,10 @@ class Reader {
   // The get itself, from the file (the memory tier, when there is one, is
   // asked before).
   std::optional<Blob> read_file(std::string_view ns, std::string_view key);
+  // Whether this read counts in the statistics and the access times: the
+  // store counts reads (Tuning::count_reads) and the calling thread is not
+  // inside an UncountedReads scope.
+  bool counts_reads() const;
   // The instant to record as the access of an entry read now, as
   // nanoseconds; 0 when reads record no access (not least_recently_used,
   // not counting, or a read-only store, which could never write them).
