@@ -46,9 +46,10 @@ void validate(const SqliteOptions& options, const Tuning& tuning) {
 }  // namespace
 
 Database::Database(SqliteOptions options, Tuning tuning)
-    : options_(std::move(options)), tuning_(std::move(tuning)) {
+    : options_(std::move(options)),
+      tuning_(std::move(tuning)),
+      access_clock_(options_.clock ? options_.clock : system_clock()) {
   validate(options_, tuning_);
-  clock_ = options_.clock ? options_.clock : system_clock();
 }
 
 // The pools close their connections before the maintenance thread goes (members

@@ -11,6 +11,7 @@
 
 #include "blobcache/sqlite_store.hpp"
 
+#include "sqlite/access_clock.hpp"
 #include "sqlite/change_log.hpp"
 #include "sqlite/connection_pool.hpp"
 #include "sqlite/maintenance.hpp"
@@ -62,7 +63,12 @@ class Database {
 
   const SqliteOptions& options() const noexcept { return options_; }
   const Tuning& tuning() const noexcept { return tuning_; }
-  TimePoint now() const { return clock_->now(); }
+  // The instant a write transaction starts, as nanoseconds: the store's
+  // clock, exact (updated_at, and least_recently_used's order of puts).
+  std::int64_t write_stamp() { return access_clock_.write_stamp(); }
+  // The instant to record as the access of a read made now
+  // (least_recently_used): see AccessClock for its resolution.
+  std::int64_t read_stamp() const { return access_clock_.read_stamp(); }
   std::optional<std::filesystem::path> quarantined() const { return quarantined_; }
 
   // Where for an operation of this store, for error messages.
@@ -132,7 +138,7 @@ class Database {
 
   SqliteOptions options_;
   Tuning tuning_;
-  std::shared_ptr<const Clock> clock_;
+  AccessClock access_clock_;
   std::optional<std::filesystem::path> quarantined_;
   Probes probes_;
   Tallies tallies_;

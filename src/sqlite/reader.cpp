@@ -97,7 +97,7 @@ bool Reader::counts_reads() const { return db_->tuning().count_reads && !Uncount
 
 std::int64_t Reader::access_stamp() const {
   if (!db_->records_accesses() || !counts_reads() || db_->options().read_only) return 0;
-  return to_nanos(db_->now());
+  return db_->read_stamp();
 }
 
 void Reader::count(std::string_view ns, std::string_view key, bool found, std::int64_t stamp,

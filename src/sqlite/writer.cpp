@@ -282,7 +282,7 @@ auto Writer::transact(const WhereOf& where, Body&& body) {
       Transaction transaction(*lease, Transaction::Kind::write);
       WriteContext context{.connection = *lease,
                            .limits = read_limits(*lease, where_now(where)),
-                           .now = to_nanos(db_->now()),
+                           .now = db_->write_stamp(),
                            .usage = {},
                            .written = {}};
       db_->remember_limits(context.limits);

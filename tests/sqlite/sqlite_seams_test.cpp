@@ -1,14 +1,21 @@
 // SqliteStore's seams, tested without the conditions they stand for: how
 // SQLite and OS errors become Errc, which filesystems count as network
-// ones, and the lock-wait schedule.
+// ones, the lock-wait schedule, and the clock of least_recently_used's reads.
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <sqlite3.h>
+#include <thread>
+#include <vector>
 
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "fixed_clock.hpp"
+#include "sqlite/access_clock.hpp"
 #include "sqlite/busy_handler.hpp"
 #include "sqlite/files.hpp"
+#include "sqlite/rows.hpp"
 #include "sqlite/sqlite_error.hpp"
 #include "temp_dir.hpp"
 
@@ -91,6 +98,57 @@ TEST_CASE("lock waits back off from yields through microseconds to 1 ms", "[sqli
   }
   CHECK(pause_before(100) == 1000us);
   CHECK(pause_before(1'000'000) == 1000us);
+}
+
+// The coarse clock lags the precise one by up to a tick: without the floors
+// a read right after a write would be stamped before it (and evicted first),
+// and reads within one tick would tie.
+TEST_CASE(
+    "read stamps of the system clock: later than this process's writes, increasing per thread",
+    "[sqlite][lru]") {
+  detail::AccessClock clock(system_clock());
+  std::int64_t previous_read = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::int64_t write = clock.write_stamp();
+    const std::int64_t read = clock.read_stamp();
+    REQUIRE(read > write);
+    REQUIRE(read > previous_read);
+    const std::int64_t again = clock.read_stamp();
+    REQUIRE(again > read);
+    previous_read = again;
+  }
+  // Never ahead of the precise clock by more than a nanosecond per read
+  // stamped (here: per read since the last tick, at most all of them).
+  std::int64_t last = 0;
+  for (int i = 0; i < 10'000; ++i) last = clock.read_stamp();
+  CHECK(last <= detail::to_nanos(std::chrono::system_clock::now()) + 10'000 + 3 * 2000);
+  // Each thread's own stamps increase, whatever the others do.
+  std::vector<std::thread> threads;
+  std::atomic<int> out_of_order{0};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      std::int64_t mine = 0;
+      for (int i = 0; i < 10'000; ++i) {
+        const std::int64_t stamp = clock.read_stamp();
+        if (stamp <= mine) ++out_of_order;
+        mine = stamp;
+        if (i % 100 == 0) clock.write_stamp();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(out_of_order == 0);
+}
+
+TEST_CASE("read stamps of a given clock are that clock's time, exactly", "[sqlite][lru]") {
+  const TimePoint start{std::chrono::hours(24 * 365 * 30)};
+  const auto fixed = std::make_shared<test::FixedClock>(start);
+  detail::AccessClock clock(fixed);
+  CHECK(clock.write_stamp() == detail::to_nanos(start));
+  CHECK(clock.read_stamp() == detail::to_nanos(start));
+  CHECK(clock.read_stamp() == detail::to_nanos(start));  // no floor: the clock decides
+  fixed->advance(std::chrono::seconds(1));
+  CHECK(clock.read_stamp() == detail::to_nanos(start + std::chrono::seconds(1)));
 }
 
 }  // namespace
