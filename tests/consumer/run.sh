@@ -7,7 +7,10 @@ src=$1
 build=$2
 meson=${MESON:-meson}
 rm -rf "$build"
-"$meson" setup "$build" "$src" -Dblobcache:tests=false --wrap-mode=nodownload
+# Unoptimized, without debug info: what this proves does not depend on them,
+# and the library compiles 2-3x faster so.
+"$meson" setup "$build" "$src" -Dblobcache:tests=false --wrap-mode=nodownload \
+  -Doptimization=0 -Ddebug=false
 "$meson" compile -C "$build"
 "$meson" test -C "$build" --print-errorlogs
 if grep -qi 'catch2' "$build/meson-logs/meson-log.txt"; then
