@@ -18,7 +18,7 @@ namespace blobcache::detail {
 // this process stamped. So one thread's reads and writes keep their exact
 // order; only reads made within one tick by different threads or processes,
 // or a read and another process's write, may be ordered either way
-// (docs/design.md, "Eviction"). A stamp never runs ahead of the precise
+// (docs/design.md, "Reads never write"). A stamp never runs ahead of the precise
 // clock by more than a nanosecond per read recorded in the same tick.
 // Thread-safe.
 class AccessClock {

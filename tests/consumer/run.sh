@@ -8,7 +8,7 @@ build=$2
 meson=${MESON:-meson}
 rm -rf "$build"
 # Unoptimized, without debug info: what this proves does not depend on them,
-# and the library compiles 2-3x faster so.
+# and the whole test takes 70 s so instead of 83 s.
 "$meson" setup "$build" "$src" -Dblobcache:tests=false --wrap-mode=nodownload \
   -Doptimization=0 -Ddebug=false
 "$meson" compile -C "$build"
