@@ -19,20 +19,32 @@ fi
   CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Dtools=false -Dbench=false >/dev/null
 meson compile -C "$build" names_fuzz metadata_fuzz
 rm -f "$log"
+# Both targets at once, one core each (libFuzzer runs one process).
+fuzz() {
+  local target=$1 scratch
+  scratch=$(mktemp -d)
+  cp tests/fuzz/corpus/"$target"/* "$scratch"/
+  "$build/tests/fuzz/libfuzzer/${target}_fuzz" "$scratch" -max_total_time="$seconds" \
+    -max_len=2048 -print_final_stats=1 -artifact_prefix="$build/${target}-" >"$scratch.log" 2>&1
+  local status=$?
+  echo "fuzz: $target for ${seconds}s"
+  [ "$status" -eq 0 ] || grep -E "ERROR|SUMMARY|Test unit written" "$scratch.log" || true
+  tail -n 12 "$scratch.log"
+  rm -rf "$scratch" "$scratch.log"
+  return "$status"
+}
+declare -A pids
+for target in names metadata; do
+  fuzz "$target" &
+  pids[$target]=$!
+done
 status=0
 for target in names metadata; do
-  scratch=$(mktemp -d)
-  cp tests/fuzz/corpus/$target/* "$scratch"/
-  echo "fuzz: $target for ${seconds}s"
-  if "$build/tests/fuzz/libfuzzer/${target}_fuzz" "$scratch" -max_total_time="$seconds" \
-      -max_len=2048 -print_final_stats=1 -artifact_prefix="$build/${target}-" >"$scratch.log" 2>&1; then
+  if wait "${pids[$target]}"; then
     record "$target" OK
   else
     record "$target" FAIL
     status=1
-    grep -E "ERROR|SUMMARY|Test unit written" "$scratch.log" || true
   fi
-  tail -n 12 "$scratch.log"
-  rm -rf "$scratch" "$scratch.log"
 done
 exit $status
