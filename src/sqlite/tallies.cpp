@@ -16,22 +16,61 @@ void raise_access(decltype(Tallies::Pending::accesses)& accesses, Entry&& entry,
   if (!inserted && it->second < nanos) it->second = nanos;
 }
 
+std::atomic<std::uint64_t> next_tallies_id{1};
+
 }  // namespace
+
+Tallies::Tallies() : id_(next_tallies_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 void Tallies::forget_if_forked() {
   const pid_t pid = current_pid();
-  if (owner_ == pid) return;
+  if (owner_.load(std::memory_order_relaxed) == pid) return;
   pending_ = {};
+  for (auto& [ns, counters] : counters_) {
+    counters->hits.store(0, std::memory_order_relaxed);
+    counters->misses.store(0, std::memory_order_relaxed);
+  }
   pending_accesses_.store(0, std::memory_order_relaxed);
-  owner_ = pid;
+  owner_.store(pid, std::memory_order_relaxed);
+}
+
+Tallies::Counters& Tallies::counters_of(std::string_view ns) {
+  auto it = counters_.find(ns);
+  if (it == counters_.end()) {
+    it = counters_.emplace(std::string(ns), std::make_unique<Counters>()).first;
+  }
+  return *it->second;
+}
+
+void Tallies::drain_counters() {
+  for (auto& [ns, counters] : counters_) {
+    const std::uint64_t hits = counters->hits.exchange(0, std::memory_order_relaxed);
+    const std::uint64_t misses = counters->misses.exchange(0, std::memory_order_relaxed);
+    if (hits == 0 && misses == 0) continue;
+    Reads& reads = pending_.reads[ns];
+    reads.hits += hits;
+    reads.misses += misses;
+  }
 }
 
 void Tallies::count(std::string_view ns, bool hit) {
-  const std::lock_guard lock(mutex_);
-  forget_if_forked();
-  auto it = pending_.reads.find(ns);
-  if (it == pending_.reads.end()) it = pending_.reads.emplace(std::string(ns), Reads{}).first;
-  ++(hit ? it->second.hits : it->second.misses);
+  // The counters this thread counted on last, and whose they are.
+  struct Remembered {
+    std::uint64_t tallies = 0;  // an id_; 0: none
+    std::string ns;
+    Counters* counters = nullptr;
+  };
+  thread_local Remembered last;
+  if (last.tallies != id_ || last.ns != ns ||
+      owner_.load(std::memory_order_relaxed) != current_pid()) {
+    const std::lock_guard lock(mutex_);
+    forget_if_forked();
+    last.tallies = 0;  // until all three are this one's again
+    last.counters = &counters_of(ns);
+    last.ns.assign(ns);
+    last.tallies = id_;
+  }
+  (hit ? last.counters->hits : last.counters->misses).fetch_add(1, std::memory_order_relaxed);
 }
 
 void Tallies::accessed(std::string_view ns, std::string_view key, std::int64_t nanos) {
@@ -53,6 +92,7 @@ void Tallies::merge_access(Pending& into, std::string&& ns, std::string&& key, s
 Tallies::Pending Tallies::take() {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
+  drain_counters();
   pending_accesses_.store(0, std::memory_order_relaxed);
   return std::exchange(pending_, Pending{});
 }
@@ -71,19 +111,40 @@ void Tallies::give_back(Pending pending) {
 
 std::map<std::string, Tallies::Reads, std::less<>> Tallies::pending_reads() const {
   const std::lock_guard lock(mutex_);
-  if (owner_ != current_pid()) return {};
-  return pending_.reads;
+  if (owner_.load(std::memory_order_relaxed) != current_pid()) return {};
+  std::map<std::string, Reads, std::less<>> reads = pending_.reads;
+  for (const auto& [ns, counters] : counters_) {
+    const std::uint64_t hits = counters->hits.load(std::memory_order_relaxed);
+    const std::uint64_t misses = counters->misses.load(std::memory_order_relaxed);
+    if (hits == 0 && misses == 0) continue;
+    Reads& sum = reads[ns];
+    sum.hits += hits;
+    sum.misses += misses;
+  }
+  return reads;
 }
 
 bool Tallies::empty() const {
   const std::lock_guard lock(mutex_);
-  return owner_ != current_pid() || pending_.empty();
+  if (owner_.load(std::memory_order_relaxed) != current_pid()) return true;
+  if (!pending_.empty()) return false;
+  for (const auto& [ns, counters] : counters_) {
+    if (counters->hits.load(std::memory_order_relaxed) != 0 ||
+        counters->misses.load(std::memory_order_relaxed) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void Tallies::forget_reads() {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
   pending_.reads.clear();
+  for (auto& [ns, counters] : counters_) {
+    counters->hits.store(0, std::memory_order_relaxed);
+    counters->misses.store(0, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace blobcache::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,10 +21,17 @@
 
 namespace blobcache::detail {
 
-// Thread-safe (one mutex, held for a map update). Reads never write the
-// file: they count here, and the store's writes move the counts into the
-// file in batches (see Writer). A forked child starts with empty tallies:
-// the parent's counts are the parent's to write.
+// Thread-safe. Reads never write the file: they count here, and the store's
+// writes move the counts into the file in batches (see Writer). A forked
+// child starts with empty tallies: the parent's counts are the parent's to
+// write.
+//
+// A hit or miss is one relaxed atomic add on its namespace's counters when
+// the thread's previous count was of the same store and namespace (each
+// thread remembers its last); otherwise the mutex is taken to find them.
+// Every namespace ever counted keeps its counters (two words and its name)
+// for the life of the Tallies, so that the pointer a thread remembers stays
+// valid.
 class Tallies {
  public:
   struct Reads {
@@ -56,7 +64,11 @@ class Tallies {
     bool empty() const noexcept { return reads.empty() && accesses.empty(); }
   };
 
-  // A get or open of (ns, key) found the entry (hit) or not.
+  Tallies();
+  Tallies(const Tallies&) = delete;
+  Tallies& operator=(const Tallies&) = delete;
+
+  // A get or open in `ns` found the entry (hit) or not.
   void count(std::string_view ns, bool hit);
   // An entry was read at `nanos` since the epoch (least_recently_used only).
   void accessed(std::string_view ns, std::string_view key, std::int64_t nanos);
@@ -80,12 +92,29 @@ class Tallies {
   bool empty() const;
 
  private:
+  // The hits and misses of one namespace counted since the last take().
+  struct Counters {
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> misses{0};
+  };
+
   // REQUIRES: mutex_ held. Drops what a forked child inherited.
   void forget_if_forked();
+  // REQUIRES: mutex_ held. The counters of `ns`, made at first use.
+  Counters& counters_of(std::string_view ns);
+  // REQUIRES: mutex_ held. Moves the counters' counts into pending_.reads.
+  void drain_counters();
 
+  // Tells the threads' remembered counters of this Tallies from those of
+  // one that lived at the same address before.
+  const std::uint64_t id_;
   mutable std::mutex mutex_;
-  Pending pending_;  // GUARDED_BY(mutex_)
-  pid_t owner_ = 0;  // GUARDED_BY(mutex_)
+  // Its reads: what drain_counters() and give_back() put there. GUARDED_BY(mutex_)
+  Pending pending_;
+  // By namespace; never removed (see the class comment). GUARDED_BY(mutex_)
+  std::map<std::string, std::unique_ptr<Counters>, std::less<>> counters_;
+  // Written under mutex_; read without it by count().
+  std::atomic<pid_t> owner_{0};
   // pending_.accesses.size(), written under mutex_.
   std::atomic<std::size_t> pending_accesses_{0};
 };

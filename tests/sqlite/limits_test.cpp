@@ -375,6 +375,77 @@ TEST_CASE("two processes' hits and misses add up in the file once they have clos
   CHECK(third.stats().entries == 10);
 }
 
+// Each thread counts on the counters it used last without a lock (Tallies):
+// switching stores and namespaces, stores that end and others that begin
+// in the same thread (perhaps at the same address), and a forked child must
+// all keep every count where it belongs.
+TEST_CASE("hits and misses stay exact across threads, namespaces, stores and a fork",
+          "[sqlite][stats][process]") {
+  const test::TempDir dir;
+  // a's counts stay pending (no flush by its thread) until the fork below.
+  detail::Tuning no_flush;
+  no_flush.flush_interval = std::chrono::hours(1);
+  const auto a_store = detail::SqliteStoreAccess::open({.path = dir / "a.db"}, no_flush);
+  SqliteStore& a = *a_store;
+  SqliteStore b({.path = dir / "b.db"});
+  for (const std::string ns : {"one", "two"}) {
+    a.put(ns, "k", std::string_view("v"));
+    b.put(ns, "k", std::string_view("v"));
+  }
+  a.reset_stats();
+  b.reset_stats();
+  const auto hits_of = [](const Stats& stats, std::string_view ns) {
+    for (const NamespaceStats& space : stats.namespaces) {
+      if (space.ns == ns) return std::pair(space.hits, space.misses);
+    }
+    return std::pair<std::uint64_t, std::uint64_t>(0, 0);
+  };
+  // One thread alternating stores and namespaces at every get.
+  for (int i = 0; i < 100; ++i) {
+    CHECK(a.get("one", "k"));
+    CHECK_FALSE(b.get("one", "absent"));
+    CHECK(a.get("two", "k"));
+    CHECK_FALSE(a.get("two", "absent"));
+    CHECK(b.get("two", "k"));
+  }
+  // Four threads at once, each on both stores.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i) {
+        static_cast<void>(a.get("one", "k"));
+        static_cast<void>(b.get("one", "k"));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(hits_of(a.stats(), "one") == std::pair<std::uint64_t, std::uint64_t>(1100, 0));
+  CHECK(hits_of(a.stats(), "two") == std::pair<std::uint64_t, std::uint64_t>(100, 100));
+  CHECK(hits_of(b.stats(), "one") == std::pair<std::uint64_t, std::uint64_t>(1000, 100));
+  CHECK(hits_of(b.stats(), "two") == std::pair<std::uint64_t, std::uint64_t>(100, 0));
+  // reset_stats() zeroes what this thread's remembered counters hold too.
+  a.reset_stats();
+  CHECK(a.get("one", "k"));
+  CHECK(a.stats().hits == 1);
+  // Stores that end and begin in this thread count from zero, each its own.
+  for (int round = 0; round < 3; ++round) {
+    auto store = std::make_unique<SqliteStore>(
+        SqliteOptions{.path = dir / ("round-" + std::to_string(round) + ".db")});
+    for (int i = 0; i <= round; ++i) CHECK_FALSE(store->get("one", "k"));
+    CHECK(store->stats().misses == static_cast<std::uint64_t>(round) + 1);
+    CHECK(store->stats().hits == 0);
+  }
+  // A forked child starts from no pending counts and counts its own gets.
+  CHECK(a.get("one", "k"));  // a's pending hits: 2, none in the file
+  const pid_t child = in_child([&] {
+    if (a.stats().hits != 0) return 2;  // nothing of the parent's
+    for (int i = 0; i < 3; ++i) static_cast<void>(a.get("one", "k"));
+    return a.stats().hits == 3 ? 0 : 3;
+  });
+  CHECK(wait_child(child) == 0);
+  CHECK(a.stats().hits == 2);
+}
+
 TEST_CASE(
     "a value larger than max_bytes is too_large and evicts nothing; a batch is all or "
     "nothing",
