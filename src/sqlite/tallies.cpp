@@ -61,16 +61,18 @@ void Tallies::count(std::string_view ns, bool hit) {
     Counters* counters = nullptr;
   };
   thread_local Remembered last;
-  if (last.tallies != id_ || last.ns != ns ||
+  Counters* counters = last.counters;
+  if (counters == nullptr || last.tallies != id_ || last.ns != ns ||
       owner_.load(std::memory_order_relaxed) != current_pid()) {
     const std::lock_guard lock(mutex_);
     forget_if_forked();
+    counters = &counters_of(ns);
     last.tallies = 0;  // until all three are this one's again
-    last.counters = &counters_of(ns);
+    last.counters = counters;
     last.ns.assign(ns);
     last.tallies = id_;
   }
-  (hit ? last.counters->hits : last.counters->misses).fetch_add(1, std::memory_order_relaxed);
+  (hit ? counters->hits : counters->misses).fetch_add(1, std::memory_order_relaxed);
 }
 
 void Tallies::accessed(std::string_view ns, std::string_view key, std::int64_t nanos) {
