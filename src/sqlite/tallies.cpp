@@ -26,10 +26,7 @@ void Tallies::forget_if_forked() {
   const pid_t pid = current_pid();
   if (owner_.load(std::memory_order_relaxed) == pid) return;
   pending_ = {};
-  for (auto& [ns, counters] : counters_) {
-    counters->hits.store(0, std::memory_order_relaxed);
-    counters->misses.store(0, std::memory_order_relaxed);
-  }
+  zero_counters();
   pending_accesses_.store(0, std::memory_order_relaxed);
   owner_.store(pid, std::memory_order_relaxed);
 }
@@ -42,14 +39,27 @@ Tallies::Counters& Tallies::counters_of(std::string_view ns) {
   return *it->second;
 }
 
-void Tallies::drain_counters() {
-  for (auto& [ns, counters] : counters_) {
-    const std::uint64_t hits = counters->hits.exchange(0, std::memory_order_relaxed);
-    const std::uint64_t misses = counters->misses.exchange(0, std::memory_order_relaxed);
+void Tallies::add_counts(ReadsByNamespace& into, bool drain) const {
+  // The counters are reached through unique_ptrs: draining changes no
+  // member of this object, only what the threads count on.
+  const auto read = [drain](std::atomic<std::uint64_t>& counter) {
+    return drain ? counter.exchange(0, std::memory_order_relaxed)
+                 : counter.load(std::memory_order_relaxed);
+  };
+  for (const auto& [ns, counters] : counters_) {
+    const std::uint64_t hits = read(counters->hits);
+    const std::uint64_t misses = read(counters->misses);
     if (hits == 0 && misses == 0) continue;
-    Reads& reads = pending_.reads[ns];
+    Reads& reads = into[ns];
     reads.hits += hits;
     reads.misses += misses;
+  }
+}
+
+void Tallies::zero_counters() {
+  for (auto& [ns, counters] : counters_) {
+    counters->hits.store(0, std::memory_order_relaxed);
+    counters->misses.store(0, std::memory_order_relaxed);
   }
 }
 
@@ -94,7 +104,7 @@ void Tallies::merge_access(Pending& into, std::string&& ns, std::string&& key, s
 Tallies::Pending Tallies::take() {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
-  drain_counters();
+  add_counts(pending_.reads, /*drain=*/true);
   pending_accesses_.store(0, std::memory_order_relaxed);
   return std::exchange(pending_, Pending{});
 }
@@ -111,18 +121,11 @@ void Tallies::give_back(Pending pending) {
   pending_accesses_.store(pending_.accesses.size(), std::memory_order_relaxed);
 }
 
-std::map<std::string, Tallies::Reads, std::less<>> Tallies::pending_reads() const {
+Tallies::ReadsByNamespace Tallies::pending_reads() const {
   const std::lock_guard lock(mutex_);
   if (owner_.load(std::memory_order_relaxed) != current_pid()) return {};
-  std::map<std::string, Reads, std::less<>> reads = pending_.reads;
-  for (const auto& [ns, counters] : counters_) {
-    const std::uint64_t hits = counters->hits.load(std::memory_order_relaxed);
-    const std::uint64_t misses = counters->misses.load(std::memory_order_relaxed);
-    if (hits == 0 && misses == 0) continue;
-    Reads& sum = reads[ns];
-    sum.hits += hits;
-    sum.misses += misses;
-  }
+  ReadsByNamespace reads = pending_.reads;
+  add_counts(reads, /*drain=*/false);
   return reads;
 }
 
@@ -143,10 +146,7 @@ void Tallies::forget_reads() {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
   pending_.reads.clear();
-  for (auto& [ns, counters] : counters_) {
-    counters->hits.store(0, std::memory_order_relaxed);
-    counters->misses.store(0, std::memory_order_relaxed);
-  }
+  zero_counters();
 }
 
 }  // namespace blobcache::detail

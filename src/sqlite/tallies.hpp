@@ -38,9 +38,10 @@ class Tallies {
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
   };
+  using ReadsByNamespace = std::map<std::string, Reads, std::less<>>;
   // Everything counted since the last take().
   struct Pending {
-    std::map<std::string, Reads, std::less<>> reads;  // by namespace
+    ReadsByNamespace reads;
     // (namespace, key) hashed and compared as string_views: a get of an
     // entry already pending builds no string and allocates nothing.
     struct EntryHash {
@@ -80,7 +81,7 @@ class Tallies {
   // Puts back what a failed flush took, merged with what came meanwhile.
   void give_back(Pending pending);
   // The reads pending now, for stats(); costs a copy of the counters.
-  std::map<std::string, Reads, std::less<>> pending_reads() const;
+  ReadsByNamespace pending_reads() const;
   // The entries with an access pending: past a bound, a flush is due.
   // Takes no lock.
   std::size_t pending_accesses() const noexcept {
@@ -102,14 +103,17 @@ class Tallies {
   void forget_if_forked();
   // REQUIRES: mutex_ held. The counters of `ns`, made at first use.
   Counters& counters_of(std::string_view ns);
-  // REQUIRES: mutex_ held. Moves the counters' counts into pending_.reads.
-  void drain_counters();
+  // REQUIRES: mutex_ held. Adds the counters' counts into `into`; `drain`
+  // also zeroes the counters (a take()).
+  void add_counts(ReadsByNamespace& into, bool drain) const;
+  // REQUIRES: mutex_ held.
+  void zero_counters();
 
   // Tells the threads' remembered counters of this Tallies from those of
   // one that lived at the same address before.
   const std::uint64_t id_;
   mutable std::mutex mutex_;
-  // Its reads: what drain_counters() and give_back() put there. GUARDED_BY(mutex_)
+  // Its reads: what add_counts() drains into it and give_back() returns. GUARDED_BY(mutex_)
   Pending pending_;
   // By namespace; never removed (see the class comment). GUARDED_BY(mutex_)
   std::map<std::string, std::unique_ptr<Counters>, std::less<>> counters_;
