@@ -159,10 +159,13 @@ Lookup Cache::get_or_fill(std::string_view key, const std::function<Fill()>& fil
                                                     std::string(key) +
                                                     "\": FillOptions::lease must be positive");
   }
-  if (std::optional<Blob> hit = store.get(ns_, key); hit && !policy_.is_expired(hit->meta)) {
-    return {.blob = std::move(*hit), .fresh = true, .filled = false};
+  // One Lookup, named and returned on every path: a fresh hit is read
+  // straight into it (no move of the Blob; see Store::get_into).
+  Lookup found;
+  if (!store.get_into(ns_, key, found.blob) || policy_.is_expired(found.blob.meta)) {
+    found = fill_missing(store, key, fill, opts);
   }
-  return fill_missing(store, key, fill, opts);
+  return found;
 }
 
 [[gnu::noinline]] Lookup Cache::fill_missing(Store& store, std::string_view key,

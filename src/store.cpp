@@ -49,6 +49,11 @@ std::optional<Blob> Store::get(std::string_view ns, std::string_view key) {
   return do_get(ns, key);
 }
 
+bool Store::get_into(std::string_view ns, std::string_view key, Blob& out) {
+  detail::validate_names("get", ns, key);
+  return do_get_into(ns, key, out);
+}
+
 Meta Store::put(std::string_view ns, std::string_view key, BytesView value,
                 const PutOptions& opts) {
   detail::validate_names("put", ns, key);
@@ -150,6 +155,13 @@ std::size_t Store::do_erase_expired(std::string_view ns, TimePoint now, Duration
     }
   }
   return erased;
+}
+
+bool Store::do_get_into(std::string_view ns, std::string_view key, Blob& out) {
+  std::optional<Blob> blob = do_get(ns, key);
+  if (!blob) return false;
+  out = std::move(*blob);
+  return true;
 }
 
 Info Store::do_describe() const { return {}; }

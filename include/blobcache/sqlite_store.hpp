@@ -218,6 +218,7 @@ class BLOBCACHE_EXPORT SqliteStore final : public Store {
 
  protected:
   std::optional<Blob> do_get(std::string_view ns, std::string_view key) override;
+  bool do_get_into(std::string_view ns, std::string_view key, Blob& out) override;
   Meta do_put(std::string_view ns, std::string_view key, BytesView value,
               const PutOptions& opts) override;
   std::unique_ptr<BlobReader> do_open(std::string_view ns, std::string_view key) override;

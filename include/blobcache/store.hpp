@@ -50,6 +50,13 @@ class BLOBCACHE_EXPORT Store {
   // (busy, corrupt, io).
   std::optional<Blob> get(std::string_view ns, std::string_view key);
 
+  // get() into a Blob the caller owns: on a hit replaces `out` with the
+  // entry and returns true; on a miss returns false and leaves `out` as it
+  // was. Costs what get() costs less the move of the Blob out of the
+  // optional (Cache::get_or_fill's fresh hits use it). Throws what get()
+  // throws; `out` is then valid but unspecified.
+  bool get_into(std::string_view ns, std::string_view key, Blob& out);
+
   // Stores `value` under (ns, key), replacing any previous entry. The bytes
   // and the metadata become visible together or not at all. Returns the
   // stored Meta (size, updated_at from the store's clock, etag = SHA-256 of
@@ -154,6 +161,8 @@ class BLOBCACHE_EXPORT Store {
 
  protected:
   virtual std::optional<Blob> do_get(std::string_view ns, std::string_view key) = 0;
+  // Default: do_get, its Blob moved into `out`.
+  virtual bool do_get_into(std::string_view ns, std::string_view key, Blob& out);
   virtual Meta do_put(std::string_view ns, std::string_view key, BytesView value,
                       const PutOptions& opts) = 0;
   virtual std::unique_ptr<BlobReader> do_open(std::string_view ns, std::string_view key) = 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "blobcache/store.hpp"
 
 #include "sqlite/database.hpp"
+#include "sqlite/memory_tier.hpp"
 
 namespace blobcache::detail {
 
@@ -23,6 +25,8 @@ class Reader {
   // A get or open counts a hit or a miss (and, for least_recently_used, the
   // access) in the store's Tallies, never in the file.
   std::optional<Blob> get(std::string_view ns, std::string_view key);
+  // Store::get_into.
+  bool get_into(std::string_view ns, std::string_view key, Blob& out);
   // The reader shares the Database, so it may outlive the store.
   std::unique_ptr<BlobReader> open(std::string_view ns, std::string_view key);
   std::vector<Object> list(std::string_view ns);
@@ -33,6 +37,15 @@ class Reader {
   Limits limits();
 
  private:
+  // A get answered by the memory tier, counted (and its access recorded):
+  // nullopt when the tier may not answer for (ns, key). `hash` is
+  // key_hash(ns, key).
+  std::optional<MemoryTier::Found> from_tier(MemoryTier& tier, std::string_view ns,
+                                             std::string_view key, std::uint64_t hash);
+  // A get the tier could not answer: from the file, kept in the tier when
+  // the read may be.
+  std::optional<Blob> read_through(MemoryTier& tier, std::string_view ns, std::string_view key,
+                                   std::uint64_t hash);
   // The get itself, from the file (the memory tier, when there is one, is
   // asked before).
   std::optional<Blob> read_file(std::string_view ns, std::string_view key);

@@ -54,6 +54,10 @@ std::optional<Blob> SqliteStore::do_get(std::string_view ns, std::string_view ke
   return impl_->reader.get(ns, key);
 }
 
+bool SqliteStore::do_get_into(std::string_view ns, std::string_view key, Blob& out) {
+  return impl_->reader.get_into(ns, key, out);
+}
+
 Meta SqliteStore::do_put(std::string_view ns, std::string_view key, BytesView value,
                          const PutOptions& opts) {
   return impl_->writer.put(ns, key, value, opts);
