@@ -52,9 +52,11 @@ class BLOBCACHE_EXPORT Store {
 
   // get() into a Blob the caller owns: on a hit replaces `out` with the
   // entry and returns true; on a miss returns false and leaves `out` as it
-  // was. Costs what get() costs less the move of the Blob out of the
-  // optional (Cache::get_or_fill's fresh hits use it). Throws what get()
-  // throws; `out` is then valid but unspecified.
+  // was. On SqliteStore a value served from memory is copied straight into
+  // `out`, saving get()'s move of the Blob out of the optional
+  // (Cache::get_or_fill's fresh hits use it); other backends move get()'s
+  // Blob into `out`. Throws what get() throws; `out` is then valid but
+  // unspecified.
   bool get_into(std::string_view ns, std::string_view key, Blob& out);
 
   // Stores `value` under (ns, key), replacing any previous entry. The bytes

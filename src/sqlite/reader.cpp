@@ -151,16 +151,18 @@ std::optional<Blob> Reader::get(std::string_view ns, std::string_view key) {
 
 bool Reader::get_into(std::string_view ns, std::string_view key, Blob& out) {
   MemoryTier* tier = db_->memory_tier();
-  const std::uint64_t hash = key_hash(ns, key);
-  if (tier != nullptr) {
+  std::optional<Blob> read;
+  if (tier == nullptr) {
+    read = read_file(ns, key);
+  } else {
+    const std::uint64_t hash = key_hash(ns, key);
     if (const auto kept = from_tier(*tier, ns, key, hash)) {
       if (!kept->blob) return false;
       out = *kept->blob;
       return true;
     }
+    read = read_through(*tier, ns, key, hash);
   }
-  std::optional<Blob> read =
-      tier != nullptr ? read_through(*tier, ns, key, hash) : read_file(ns, key);
   if (!read) return false;
   out = std::move(*read);
   return true;
