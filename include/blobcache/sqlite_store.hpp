@@ -41,7 +41,11 @@ enum class OnCorruption { raise, quarantine };
 
 // Which entries a store evicts first once expired ones are gone (Limits).
 enum class EvictionPolicy {
-  // The oldest puts first (by updated_at). Needs no bookkeeping on reads.
+  // The oldest puts first: a put, also one that replaces an entry, goes
+  // last; a put_stream takes its place when it begins.
+  // Needs no bookkeeping on reads, and none on puts: the order is the
+  // entries' rowids. (Entries replaced in place while the store had no
+  // limits, or under least_recently_used, keep the place of their first put.)
   least_recently_stored,
   // The entries read least recently first. A get or open records its
   // access in memory only; the accesses are written in batches (on the
@@ -186,8 +190,9 @@ class BLOBCACHE_EXPORT SqliteStore final : public Store {
   // Stores `limits` in the file, so every process honours them from its
   // next write on, and evicts at once (in the same transaction) what the
   // new bounds leave no room for: expired entries first, then by the
-  // policy. Cost: O(entries evicted); turning limits on for a store that
-  // had none also stamps every entry's place in the eviction order, O(entries).
+  // policy. Cost: O(entries evicted); choosing least_recently_used also
+  // stamps every entry's place in its order, O(entries), and leaving it for
+  // least_recently_stored clears them, O(entries).
   // Throws Error: invalid_argument (a negative bound, max_bytes below one
   // page, an unknown policy; nothing changed), read_only, busy, io,
   // no_space.

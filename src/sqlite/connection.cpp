@@ -72,8 +72,10 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     " OR (expires_at IS NULL AND updated_at < ?3)) RETURNING size, expires_at",
     // least_recently_used: an access moves the entry later in the order.
     "UPDATE entries SET used_at = ?3 WHERE ns = ?1 AND key = ?2 AND used_at < ?3",
-    // Limits turned on: every entry gets its place in the eviction order.
+    // least_recently_used turned on: every entry gets its place in its order.
     "UPDATE entries SET used_at = updated_at WHERE used_at IS NULL AND ns IS NOT NULL",
+    // ... and turned off for least_recently_stored, which needs no used_at.
+    "UPDATE entries SET used_at = NULL WHERE used_at IS NOT NULL",
     // Eviction, expired entries first: only namespaces that may hold some.
     "SELECT ns FROM usage WHERE ns != '' AND expiring > 0 AND next_expiry < ?1 ORDER BY ns",
     "SELECT id, size FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2"
@@ -81,9 +83,12 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "SELECT min(expires_at) FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL",
     "UPDATE usage SET next_expiry = ?2 WHERE ns = ?1",
     // Then by the policy, oldest place first; ?2 skips the entries the
-    // transaction itself wrote.
+    // transaction itself wrote. least_recently_used: the last access.
     "SELECT id, size FROM entries WHERE used_at IS NOT NULL ORDER BY used_at, id LIMIT ?1"
     " OFFSET ?2",
+    // least_recently_stored: the rowid, which grows with every put (a
+    // replace takes a new one), so the table is its own index.
+    "SELECT id, size FROM entries WHERE ns IS NOT NULL ORDER BY id LIMIT ?1 OFFSET ?2",
     "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at, key",
     // One row per namespace, adding a transaction's changes.
     "INSERT INTO usage(ns, entries, bytes, expiring, next_expiry, hits, misses, evictions,"

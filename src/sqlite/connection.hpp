@@ -67,12 +67,14 @@ enum class Sql : std::size_t {
   erase_expired_by_expiry_or_age,
   touch_entry,
   stamp_eviction_order,
+  clear_eviction_order,
   // Eviction.
   namespaces_with_expired,
   expired_victims,
   earliest_expiry,
   set_next_expiry,
-  policy_victims,
+  victims_by_use,
+  victims_by_put,
   evict_entry,
   // Usage, limits, counters.
   usage_add,

@@ -88,8 +88,7 @@ void Database::remember_limits(const Limits& limits) noexcept {
   max_bytes_.store(limits.max_bytes, std::memory_order_relaxed);
   max_entries_.store(limits.max_entries, std::memory_order_relaxed);
   eviction_.store(static_cast<int>(limits.eviction), std::memory_order_relaxed);
-  records_accesses_.store(bounded(limits) && limits.eviction == EvictionPolicy::least_recently_used,
-                          std::memory_order_relaxed);
+  records_accesses_.store(orders_by_use(limits), std::memory_order_relaxed);
 }
 
 Tallies::Pending Database::take_reads() {

@@ -137,7 +137,8 @@ Eviction evict_to_fit(WriteContext& context, const Fit& fit, std::size_t max_vic
   while (excess.any() && budget > 0) {
     std::vector<Candidate> candidates;
     {
-      StatementUse query(context.connection, Sql::policy_victims);
+      StatementUse query(context.connection,
+                         orders_by_use(context.limits) ? Sql::victims_by_use : Sql::victims_by_put);
       query->bind(1, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
       query->bind(2, skipped);
       while (query->executeStep()) {

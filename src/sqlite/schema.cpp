@@ -75,11 +75,11 @@ DROP TABLE chunks_v1;
 
 // Version 3 adds what bounded caches, statistics and get-or-fill keep in the
 // file (docs/design.md, "Schema"):
-//   entries.used_at   the eviction order: updated_at at put, raised to the
-//                     last access by least_recently_used's flushes; NULL
-//                     while the store has no limits, so that an unbounded
-//                     store's puts write no eviction index (entries_by_use
-//                     is partial). Setting limits fills it in.
+//   entries.used_at   least_recently_used's eviction order: updated_at at
+//                     put, raised to the last access by its flushes; NULL
+//                     under any other limits (version 4 on), so that their
+//                     puts write no eviction index (entries_by_use is
+//                     partial). Choosing least_recently_used fills it in.
 //   usage             exact entries, bytes and entries with an expiry per
 //                     namespace, and on the row of ns '' the same totals for
 //                     the whole store, kept by the Writer in every write
@@ -126,6 +126,15 @@ INSERT INTO usage(ns, entries, bytes, expiring)
   FROM entries WHERE ns IS NOT NULL;
 )sql";
 
+// Version 4 orders least_recently_stored's evictions by rowid instead of
+// used_at (the table is its own index; a replace takes a new row), so
+// used_at is kept only for least_recently_used. Version 3 stamped it under
+// any limits: what other files hold goes. The schema is version 3's.
+constexpr const char* kMigrateV3ToV4 = R"sql(
+UPDATE entries SET used_at = NULL
+  WHERE used_at IS NOT NULL AND (SELECT eviction FROM limits WHERE one = 1) != 1;
+)sql";
+
 std::int64_t pragma_int(Connection& connection, const char* name) {
   return connection.db().execAndGet(std::string("PRAGMA ") + name).getInt64();
 }
@@ -150,6 +159,7 @@ void create_v2(Connection& connection) {
 }
 
 void migrate_v2_to_v3(Connection& connection) { connection.db().exec(kAddV3); }
+void migrate_v3_to_v4(Connection& connection) { connection.db().exec(kMigrateV3ToV4); }
 
 void migrate_v1_to_v2(Connection& connection, const std::string& file) {
   auto& db = connection.db();
@@ -214,6 +224,7 @@ void prepare_schema(Connection& connection, int page_size) {
   }
   // From version 2 on, one step per version, in order.
   if (version < 3) migrate_v2_to_v3(connection);
+  if (version < 4) migrate_v3_to_v4(connection);
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   transaction.commit();

@@ -10,7 +10,7 @@ namespace blobcache::detail {
 // PRAGMA user_version of the schema this code writes. NEVER change what a
 // released version means: files on disk depend on it. A new layout is a new
 // version with a migration step.
-inline constexpr std::int64_t kSchemaVersion = 3;
+inline constexpr std::int64_t kSchemaVersion = 4;
 // PRAGMA application_id marking a blobcache file ("BlbC").
 inline constexpr std::int64_t kApplicationId = 0x426C6243;
 

@@ -79,9 +79,16 @@ void write_limits(Connection& connection, const Limits& limits);
 // known policy.
 void validate_limits(const Limits& limits, std::int64_t page_size, const Where& where);
 
-// True when either bound is set (then entries carry their eviction order).
+// True when either bound is set.
 inline bool bounded(const Limits& limits) noexcept {
   return limits.max_bytes > 0 || limits.max_entries > 0;
+}
+
+// True when the limits evict by last access: then entries carry it in
+// used_at, and reads are recorded. least_recently_stored's order is the
+// rowid's and needs neither.
+inline bool orders_by_use(const Limits& limits) noexcept {
+  return bounded(limits) && limits.eviction == EvictionPolicy::least_recently_used;
 }
 
 // Every namespace's row with its counters, and the totals, for stats().

@@ -35,11 +35,16 @@ struct WriteContext {
     changes.push_back({.kind = Change::Kind::space, .value = namespace_hash(ns)});
   }
 
-  // entries.used_at for an entry written now: its place in the eviction
-  // order, or nullopt (NULL) when the store has no limits.
+  // entries.used_at for an entry written now: its place in
+  // least_recently_used's order, or nullopt (NULL) under any other limits,
+  // so that those puts write no entry of the eviction index.
   std::optional<std::int64_t> used_at() const noexcept {
-    return bounded(limits) ? std::optional<std::int64_t>(now) : std::nullopt;
+    return orders_by_use(limits) ? std::optional<std::int64_t>(now) : std::nullopt;
   }
+
+  // Whether the eviction order is the rowid's (least_recently_stored with
+  // limits): a replaced entry must then take a new row to go last.
+  bool orders_by_row() const noexcept { return bounded(limits) && !orders_by_use(limits); }
 };
 
 }  // namespace blobcache::detail

@@ -183,8 +183,14 @@ void replace_entry(WriteContext& context, std::string_view ns, std::string_view 
 void write_entry(WriteContext& context, std::string_view ns, std::string_view key,
                  const PreparedValue& value, const Meta& meta, std::size_t chunk_size,
                  const PutOptions& opts, const Where& where) {
-  const std::optional<Existing> existing = find_existing(context, ns, key);
+  std::optional<Existing> existing = find_existing(context, ns, key);
   check_condition(existing, opts, where);
+  if (existing && context.orders_by_row()) {
+    // least_recently_stored evicts by rowid: the new value takes a new,
+    // last row (a delete and an insert, where a replace in place is cheaper).
+    delete_entry(context, ns, key);
+    existing.reset();
+  }
   std::int64_t id = 0;
   if (existing) {
     // Same id: the chunk rowids are the same, so each new chunk replaces
@@ -257,9 +263,7 @@ Where where_now(const WhereOf& where) {
 // least_recently_used, moves the entries read later in the eviction order.
 void apply_tallies(WriteContext& context, const Tallies::Pending& pending) {
   for (const auto& [ns, reads] : pending.reads) context.usage.read(ns, reads.hits, reads.misses);
-  if (!bounded(context.limits) || context.limits.eviction != EvictionPolicy::least_recently_used) {
-    return;  // accesses matter only to that order
-  }
+  if (!orders_by_use(context.limits)) return;  // accesses matter only to that order
   for (const auto& [entry, nanos] : pending.accesses) {
     StatementUse touch(context.connection, Sql::touch_entry);
     bind_text(*touch, 1, entry.first);
@@ -535,10 +539,14 @@ void Writer::set_limits(const Limits& limits) {
   const Where where = db_->where("set_limits");
   validate_limits(limits, db_->tuning().page_size, where);
   transact(where, [&](WriteContext& context) {
-    if (bounded(limits) && !bounded(context.limits)) {
-      // Every entry gets its place in the eviction order (put order).
+    // Only least_recently_used keeps an order in used_at: it starts from
+    // the put order; least_recently_stored's is the rowid's.
+    if (orders_by_use(limits) && !orders_by_use(context.limits)) {
       StatementUse stamp(context.connection, Sql::stamp_eviction_order);
       stamp->exec();
+    } else if (bounded(limits) && !orders_by_use(limits) && !context.orders_by_row()) {
+      StatementUse clear(context.connection, Sql::clear_eviction_order);
+      clear->exec();
     }
     write_limits(context.connection, limits);
     context.limits = limits;  // the duties evict to the new bounds

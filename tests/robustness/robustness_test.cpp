@@ -211,11 +211,12 @@ std::chrono::milliseconds time_to_first_write(const fs::path& db) {
 }
 
 // The limits the kill loop's writers open with (worker LIMITS), round after
-// round: none (the loop as it began, and a turn from none to some stamps
-// every entry's place in the eviction order), bytes with
-// least_recently_stored, both bounds with least_recently_used, and so few
-// entries that most puts evict. Bounded writers also lower the bounds for a
-// while (set_limits) and trim().
+// round: none (the loop as it began), bytes with least_recently_stored
+// (which clears what least_recently_used left in used_at, and replaces an
+// entry by a new row), both bounds with least_recently_used (a turn to it
+// stamps every entry's place in its order), and so few entries that most
+// puts evict. Bounded writers also lower the bounds for a while
+// (set_limits) and trim().
 constexpr std::array<const char*, 4> kRoundLimits = {"0:0:lrs", "3145728:0:lrs", "3145728:64:lru",
                                                      "0:24:lru"};
 

@@ -227,6 +227,74 @@ TEST_CASE("expired entries are evicted before live ones, then the oldest puts",
   CHECK_FALSE(store.get("ns", "middle").has_value());
 }
 
+// least_recently_stored's order is the entries' rowids; used_at, the
+// column behind least_recently_used's index, stays NULL.
+std::int64_t entries_with_use(const fs::path& file) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT count(*) FROM entries WHERE used_at IS NOT NULL").getInt64();
+}
+
+TEST_CASE(
+    "least_recently_stored: an entry replaced by put, put_many or put_stream goes last, and no "
+    "put writes an eviction index entry",
+    "[sqlite][limits][eviction]") {
+  const std::string how =
+      GENERATE(std::string("put"), std::string("put_many"), std::string("put_stream"));
+  INFO("replaced by " << how);
+  const test::TempDir dir;
+  const fs::path file = dir / "order.db";
+  SqliteStore store({.path = file, .limits = Limits{.max_entries = 3}});
+  store.put("ns", "a", std::string_view("1"));
+  store.put("ns", "b", std::string_view("2"));
+  store.put("ns", "c", std::string_view("3"));
+  // Two chunks where there was one: the new row's chunks are whole.
+  const Bytes replacement = pattern(300 * 1024, 7);
+  if (how == "put") {
+    store.put("ns", "a", replacement);
+  } else if (how == "put_many") {
+    const std::vector<PutRequest> batch{{.ns = "ns", .key = "a", .value = replacement}};
+    store.put_many(batch);
+  } else {
+    std::istringstream in(
+        std::string(reinterpret_cast<const char*>(replacement.data()), replacement.size()));
+    store.put_stream("ns", "a", in);
+  }
+  store.put("ns", "d", std::string_view("4"));  // full: b is the oldest put now
+  CHECK_FALSE(store.get("ns", "b").has_value());
+  const auto a = store.get("ns", "a");
+  REQUIRE(a.has_value());
+  CHECK(a->data == replacement);
+  CHECK(entries_with_use(file) == 0);
+  CHECK(store.stats().entries == 3);
+  CHECK(store.stats().evictions == 1);
+  CHECK_NOTHROW(store.check());
+  CHECK(store.verify().ok());
+}
+
+TEST_CASE(
+    "choosing least_recently_used stamps every entry's place; going back to "
+    "least_recently_stored clears them and evicts by put order again",
+    "[sqlite][limits][eviction][lru]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "switch.db";
+  SqliteStore store({.path = file, .limits = Limits{.max_entries = 3}});
+  for (const char* key : {"a", "b", "c"}) store.put("ns", key, std::string_view("v"));
+  CHECK(entries_with_use(file) == 0);
+  store.set_limits({.max_entries = 3, .eviction = EvictionPolicy::least_recently_used});
+  CHECK(entries_with_use(file) == 3);
+  std::this_thread::sleep_for(10ms);  // past the coarse clock's step that stamps accesses
+  CHECK(store.get("ns", "a").has_value());
+  store.put("ns", "d", std::string_view("v"));  // the read kept a; b was used least recently
+  CHECK(store.get("ns", "a").has_value());
+  CHECK_FALSE(store.get("ns", "b").has_value());
+  store.set_limits({.max_entries = 3});
+  CHECK(entries_with_use(file) == 0);
+  store.put("ns", "e", std::string_view("v"));  // by put order: a, read or not, goes
+  CHECK_FALSE(store.get("ns", "a").has_value());
+  CHECK(store.get("ns", "c").has_value());
+  CHECK_NOTHROW(store.check());
+}
+
 TEST_CASE("least_recently_used keeps an entry that is read often, across a reopen",
           "[sqlite][limits][lru]") {
   const test::TempDir dir;
@@ -536,10 +604,16 @@ TEST_CASE("eviction reads its victims from indexes", "[sqlite][limits][plan]") {
     while (explain.executeStep()) plan += explain.getColumn(3).getString() + "\n";
     return plan;
   };
-  const std::string by_policy = plan_of(detail::Sql::policy_victims);
-  INFO(by_policy);
-  CHECK(by_policy.find("USING INDEX entries_by_use") != std::string::npos);
-  CHECK(by_policy.find("TEMP B-TREE") == std::string::npos);
+  const std::string by_use = plan_of(detail::Sql::victims_by_use);
+  INFO(by_use);
+  CHECK(by_use.find("USING INDEX entries_by_use") != std::string::npos);
+  CHECK(by_use.find("TEMP B-TREE") == std::string::npos);
+  // least_recently_stored walks the table in rowid order: no index at all.
+  const std::string by_put = plan_of(detail::Sql::victims_by_put);
+  INFO(by_put);
+  CHECK(by_put.find("SCAN entries") != std::string::npos);
+  CHECK(by_put.find("INDEX") == std::string::npos);
+  CHECK(by_put.find("TEMP B-TREE") == std::string::npos);
   const std::string expired = plan_of(detail::Sql::expired_victims);
   INFO(expired);
   CHECK(expired.find("entries_by_expiry") != std::string::npos);

@@ -222,15 +222,20 @@ std::filesystem::path copy_of_fixture(const test::TempDir& dir, const std::strin
 }
 
 TEST_CASE(
-    "files written by the version 1 and 2 libraries migrate at open, every entry intact, "
+    "files written by the version 1, 2 and 3 libraries migrate at open, every entry intact, "
     "their accounting equal to a recount",
     "[sqlite][schema][migration]") {
   using namespace std::chrono_literals;
-  const std::string version = GENERATE(std::string("schema-v1"), std::string("schema-v2"));
+  const int old_version = GENERATE(1, 2, 3);
+  const std::string version = "schema-v" + std::to_string(old_version);
   INFO(version);
   const test::TempDir dir;
   const auto file = copy_of_fixture(dir, version);
-  CHECK(integer_of(file, "PRAGMA user_version") == (version == "schema-v1" ? 1 : 2));
+  CHECK(integer_of(file, "PRAGMA user_version") == old_version);
+  if (old_version == 3) {
+    // Written with limits (least_recently_stored), which version 3 kept in used_at.
+    CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 7);
+  }
   SqliteStore store({.path = file});
   CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
   const TimePoint written = TimePoint{} + 1'700'000'000'123'456'789ns;  // the fixture's clock
@@ -260,17 +265,33 @@ TEST_CASE(
   CHECK(stats.namespaces[1].entries == 2);
   CHECK_NOTHROW(store.check());  // includes the accounting against a recount
   CHECK(store.verify().ok());
+  // Version 4 orders least_recently_stored by rowid: used_at is gone.
+  CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 0);
+  if (old_version == 3) {
+    // The limits, and the counters, the version 3 library kept.
+    CHECK(store.limits() == Limits{.max_bytes = 100 << 20, .max_entries = 100});
+    CHECK(stats.hits == 8);  // the fixture's one read, and the seven above
+  }
   // Expiry still works on migrated entries, and counts.
   CHECK(store.erase_expired("docs", TimePoint{} + 1'700'000'000'000'000'000ns, 0ns) == 1);
   CHECK(store.stats().expirations == 1);
   CHECK_NOTHROW(store.check());
+  if (old_version == 3) {
+    // At the bound, the first entry put goes first.
+    store.set_limits({.max_bytes = 100 << 20, .max_entries = 6});
+    store.put("other", "new", std::string_view("v"));
+    CHECK_FALSE(store.get("docs", "readme").has_value());
+    CHECK(store.get("docs", "later").has_value());
+    CHECK_NOTHROW(store.check());
+  }
 }
 
-TEST_CASE("a version 3 file has its usage, limits and leases tables and the partial eviction index",
+TEST_CASE("a new file has its usage, limits and leases tables and the partial eviction index",
           "[sqlite][schema]") {
   const test::TempDir dir;
-  const auto file = dir / "v3.db";
+  const auto file = dir / "new.db";
   { SqliteStore store({.path = file}); }
+  CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
   for (const char* name : {"usage", "limits", "leases", "entries_by_use", "leases_by_expiry"}) {
     INFO(name);
     CHECK(integer_of(file, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + name +
