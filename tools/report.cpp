@@ -38,7 +38,10 @@ Failure failure_of(const std::exception& error) {
 int report(const Failure& failure, std::ostream& err, std::ostream* json_out,
            const std::optional<std::filesystem::path>& db) {
   err << "blobcache: " << failure.code << ": " << failure.message;
-  if (db) err << " (db: " << db->string() << ")";
+  // The library's messages about the file (open, check) name it already.
+  if (db && failure.message.find(db->string()) == std::string::npos) {
+    err << " (db: " << db->string() << ")";
+  }
   err << '\n';
   if (json_out != nullptr) {
     nlohmann::json error = {

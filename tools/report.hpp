@@ -34,7 +34,8 @@ struct Failure {
 Failure failure_of(const std::exception& error);
 
 // Writes "blobcache: <code>: <message>" (and " (db: <path>)" when `db` is
-// given) as a line on `err` and, when `json_out` is not null,
+// given and the message does not name it) as a line on `err` and, when
+// `json_out` is not null,
 // {"error": {"code", "message", "exit_code", "db" (when given)}} on
 // *json_out. Returns failure.exit_code.
 int report(const Failure& failure, std::ostream& err, std::ostream* json_out,

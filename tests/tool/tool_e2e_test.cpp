@@ -379,6 +379,22 @@ TEST_CASE("e2e regression: exit codes and JSON errors of failures", "[tool][e2e]
         "blobcache: entry_not_found: get \"ns\"/\"absent\": no such entry (db: " + f.db + ")\n");
 }
 
+TEST_CASE("a failure whose message names the file names it once", "[tool][e2e][regression]") {
+  Fixture f;
+  write_file(f.db, std::string(8192, 'x'));  // not a database
+  const ToolResult human = f.run({"ls"});
+  CHECK(human.code == 3);
+  INFO(human.err);
+  CHECK(human.err.find("blobcache: corrupt: ") == 0);
+  const auto first = human.err.find(f.db);
+  REQUIRE(first != std::string::npos);
+  CHECK(human.err.find(f.db, first + 1) == std::string::npos);
+  CHECK(human.err.find("(db: ") == std::string::npos);
+  // The JSON error keeps its db field.
+  const ToolResult machine = f.run({"--json", "ls"});
+  CHECK(json::parse(machine.out).at("error").at("db") == f.db);
+}
+
 // ---- stats, limit, trim, compact (issue 12) ----
 
 json run_json(Fixture& f, std::vector<std::string> args) {
