@@ -129,11 +129,13 @@ INSERT INTO usage(ns, entries, bytes, expiring)
 // Version 4 orders least_recently_stored's evictions by rowid instead of
 // used_at (the table is its own index; a replace takes a new row), so
 // used_at is kept only for least_recently_used. Version 3 stamped it under
-// any limits: what other files hold goes. The schema is version 3's.
-constexpr const char* kMigrateV3ToV4 = R"sql(
-UPDATE entries SET used_at = NULL
-  WHERE used_at IS NOT NULL AND (SELECT eviction FROM limits WHERE one = 1) != 1;
-)sql";
+// any limits; the step clears it unless the file's policy is
+// least_recently_used. The tables are version 3's.
+std::string migration_v3_to_v4() {
+  return "UPDATE entries SET used_at = NULL WHERE used_at IS NOT NULL"
+         " AND (SELECT eviction FROM limits WHERE one = 1) != " +
+         std::to_string(static_cast<int>(EvictionPolicy::least_recently_used));
+}
 
 std::int64_t pragma_int(Connection& connection, const char* name) {
   return connection.db().execAndGet(std::string("PRAGMA ") + name).getInt64();
@@ -159,7 +161,7 @@ void create_v2(Connection& connection) {
 }
 
 void migrate_v2_to_v3(Connection& connection) { connection.db().exec(kAddV3); }
-void migrate_v3_to_v4(Connection& connection) { connection.db().exec(kMigrateV3ToV4); }
+void migrate_v3_to_v4(Connection& connection) { connection.db().exec(migration_v3_to_v4()); }
 
 void migrate_v1_to_v2(Connection& connection, const std::string& file) {
   auto& db = connection.db();

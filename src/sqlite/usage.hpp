@@ -91,6 +91,12 @@ inline bool orders_by_use(const Limits& limits) noexcept {
   return bounded(limits) && limits.eviction == EvictionPolicy::least_recently_used;
 }
 
+// True when the limits evict least_recently_stored, in rowid order: then a
+// replaced entry must take a new row to go last.
+inline bool orders_by_row(const Limits& limits) noexcept {
+  return bounded(limits) && !orders_by_use(limits);
+}
+
 // Every namespace's row with its counters, and the totals, for stats().
 // Throws SQLite::Exception.
 Stats read_stats(Connection& connection);

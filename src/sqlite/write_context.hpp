@@ -41,10 +41,6 @@ struct WriteContext {
   std::optional<std::int64_t> used_at() const noexcept {
     return orders_by_use(limits) ? std::optional<std::int64_t>(now) : std::nullopt;
   }
-
-  // Whether the eviction order is the rowid's (least_recently_stored with
-  // limits): a replaced entry must then take a new row to go last.
-  bool orders_by_row() const noexcept { return bounded(limits) && !orders_by_use(limits); }
 };
 
 }  // namespace blobcache::detail

@@ -185,7 +185,7 @@ void write_entry(WriteContext& context, std::string_view ns, std::string_view ke
                  const PutOptions& opts, const Where& where) {
   std::optional<Existing> existing = find_existing(context, ns, key);
   check_condition(existing, opts, where);
-  if (existing && context.orders_by_row()) {
+  if (existing && orders_by_row(context.limits)) {
     // least_recently_stored evicts by rowid: the new value takes a new,
     // last row (a delete and an insert, where a replace in place is cheaper).
     delete_entry(context, ns, key);
@@ -544,7 +544,7 @@ void Writer::set_limits(const Limits& limits) {
     if (orders_by_use(limits) && !orders_by_use(context.limits)) {
       StatementUse stamp(context.connection, Sql::stamp_eviction_order);
       stamp->exec();
-    } else if (bounded(limits) && !orders_by_use(limits) && !context.orders_by_row()) {
+    } else if (orders_by_row(limits) && !orders_by_row(context.limits)) {
       StatementUse clear(context.connection, Sql::clear_eviction_order);
       clear->exec();
     }
