@@ -214,11 +214,15 @@ class BLOBCACHE_EXPORT SqliteStore final : public Store {
   // hundred entries. Nothing when the store has no limits. Cost: O(entries
   // evicted). Throws Error: read_only, busy, io.
   TrimReport trim();
-  // Gives the file's free pages back to the filesystem (VACUUM) and empties
-  // the -wal. Cost: rewrites every page, so O(file size) time and up to the
-  // file's size again in free disk space while it runs; other writers wait
-  // for it (up to their busy_timeout), readers go on. Entries, ids and
-  // settings are unchanged. Throws Error: read_only, busy, no_space, io.
+  // Gives the file's free pages back to the filesystem and empties the
+  // -wal. A file this version created (incremental auto_vacuum) moves its
+  // last pages into the free ones (PRAGMA incremental_vacuum): cost
+  // O(free pages), no extra disk space. A file made by a version before
+  // 2026-12-03 is rewritten once (VACUUM), which also converts it, so later
+  // compacts take the cheap path: O(file size) time and up to the file's
+  // size again in free disk space. Other writers wait for it (up to their
+  // busy_timeout), readers go on. Entries, ids and settings are unchanged.
+  // Throws Error: read_only, busy, no_space, io.
   CompactReport compact();
 
  protected:

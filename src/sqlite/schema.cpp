@@ -194,8 +194,15 @@ std::string problems_of(Connection& connection, const char* pragma) {
 void prepare_schema(Connection& connection, int page_size) {
   auto& db = connection.db();
   const std::string file = db.getFilename();
-  // Only effective before the file has its first page (a new file).
-  db.exec("PRAGMA page_size = " + std::to_string(page_size));
+  if (pragma_int(connection, "page_count") == 0) {  // a new file: both only apply to one
+    db.exec("PRAGMA page_size = " + std::to_string(page_size));
+    // With pointer-map pages, freeing a value's overflow chain needs no read
+    // of its pages (SQLite finds each next page in the map), so an eviction
+    // costs what it writes; and compact() gives free pages back without
+    // rewriting the file (docs/design.md, "Eviction"). Never on a file that
+    // has pages: there the pragma is a write transaction.
+    db.exec("PRAGMA auto_vacuum = " + std::to_string(kIncrementalVacuum));
+  }
   // Each execAndGet in its own statement: its Column keeps the query open.
   const std::string mode = db.execAndGet("PRAGMA journal_mode").getString();
   if (mode != "wal" && db.execAndGet("PRAGMA journal_mode = WAL").getString() != "wal") {

@@ -11,6 +11,9 @@ namespace blobcache::detail {
 // released version means: files on disk depend on it. A new layout is a new
 // version with a migration step.
 inline constexpr std::int64_t kSchemaVersion = 4;
+// PRAGMA auto_vacuum of the files this code creates (INCREMENTAL). Files
+// made before it have 0 (NONE) until compact() converts them.
+inline constexpr int kIncrementalVacuum = 2;
 // PRAGMA application_id marking a blobcache file ("BlbC").
 inline constexpr std::int64_t kApplicationId = 0x426C6243;
 

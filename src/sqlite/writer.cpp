@@ -16,6 +16,7 @@
 #include "sqlite/files.hpp"
 #include "sqlite/metadata_codec.hpp"
 #include "sqlite/rows.hpp"
+#include "sqlite/schema.hpp"
 #include "sqlite/staging.hpp"
 #include "sqlite/usage.hpp"
 #include "stream_read.hpp"
@@ -628,9 +629,18 @@ SqliteStore::CompactReport Writer::compact() {
   flush_tallies();
   auto lease = db_->lease(where);
   translated(where, [&] {
-    // VACUUM keeps INTEGER PRIMARY KEY values, so chunk rowids stay valid.
-    lease->db().exec("VACUUM");
-    lease->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto& db = lease->db();
+    if (db.execAndGet("PRAGMA auto_vacuum").getInt() == kIncrementalVacuum) {
+      // Moves the pages past the free ones into them: O(free pages).
+      db.exec("PRAGMA incremental_vacuum");
+    } else {
+      // A file made before blobcache chose incremental auto_vacuum: the one
+      // VACUUM that reclaims its pages also converts it. VACUUM keeps
+      // INTEGER PRIMARY KEY values, so chunk rowids stay valid.
+      db.exec("PRAGMA auto_vacuum = " + std::to_string(kIncrementalVacuum));
+      db.exec("VACUUM");
+    }
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   });
   report.bytes_after = file_bytes(db_->options().path);
   return report;

@@ -656,6 +656,10 @@ TEST_CASE("trim() evicts to the low watermark and says what it removed; compact(
   const SqliteStore::CompactReport compacted = store.compact();
   INFO(compacted.bytes_before << " -> " << compacted.bytes_after);
   CHECK(compacted.bytes_after < compacted.bytes_before - 4 * kMiB);
+  {  // A new file is incremental: compact() ran incremental_vacuum, which frees every page.
+    SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA freelist_count").getInt64() == 0);
+  }
   CHECK(store.stats().entries == 90);
   CHECK(store.get("ns", "50")->data == pattern(10'000, 7));
   CHECK_NOTHROW(store.check());
