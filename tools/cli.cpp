@@ -315,8 +315,10 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
                      "policy), as the store does in the background; prints what it removed");
   app.add_subcommand("compact",
                      "Give the file's free pages back to the filesystem and empty the WAL "
-                     "(VACUUM: rewrites the whole file and needs up to its size in free disk "
-                     "space; other writers wait); prints the size before and after");
+                     "(an incremental vacuum: time in proportion to the free pages; a file "
+                     "made by an older blobcache is rewritten once by VACUUM, which needs up "
+                     "to its size in free disk space; other writers wait); prints the size "
+                     "before and after");
 
   // --json asks for a JSON error too, even when parsing stops before it.
   std::ostream* json_out = wants_json(argc, argv) ? &out : nullptr;

@@ -217,9 +217,9 @@ class BLOBCACHE_EXPORT SqliteStore final : public Store {
   // Gives the file's free pages back to the filesystem and empties the
   // -wal. A file this version created (incremental auto_vacuum) moves its
   // last pages into the free ones (PRAGMA incremental_vacuum): cost
-  // O(free pages), no extra disk space. A file made by a version before
-  // 2026-12-03 is rewritten once (VACUUM), which also converts it, so later
-  // compacts take the cheap path: O(file size) time and up to the file's
+  // O(free pages), no extra disk space. A file made by an older version
+  // (PRAGMA auto_vacuum 0) is rewritten once (VACUUM), which also converts
+  // it, so later compacts take the cheap path: O(file size) time and up to the file's
   // size again in free disk space. Other writers wait for it (up to their
   // busy_timeout), readers go on. Entries, ids and settings are unchanged.
   // Throws Error: read_only, busy, no_space, io.
