@@ -89,6 +89,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     // least_recently_stored: the rowid, which grows with every put (a
     // replace takes a new one), so the table is its own index.
     "SELECT id, size FROM entries WHERE ns IS NOT NULL ORDER BY id LIMIT ?1 OFFSET ?2",
+    // An entry by id: a victim, or the row a put replaces under
+    // least_recently_stored. Columns 1 and 2 as delete_entry's.
     "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at, key",
     // One row per namespace, adding a transaction's changes.
     "INSERT INTO usage(ns, entries, bytes, expiring, next_expiry, hits, misses, evictions,"

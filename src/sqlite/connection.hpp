@@ -75,7 +75,7 @@ enum class Sql : std::size_t {
   set_next_expiry,
   victims_by_use,
   victims_by_put,
-  evict_entry,
+  delete_entry_by_id,
   // Usage, limits, counters.
   usage_add,
   usage_add_totals,

@@ -38,7 +38,7 @@ bool written_here(const WriteContext& context, std::int64_t id) {
 
 // Removes entry `id`; false when it was gone already.
 bool evict(WriteContext& context, std::int64_t id, Excess& excess) {
-  StatementUse remove(context.connection, Sql::evict_entry);
+  StatementUse remove(context.connection, Sql::delete_entry_by_id);
   remove->bind(1, id);
   if (!remove->executeStep()) return false;
   const std::string ns = remove->getColumn(0).getString();

@@ -106,14 +106,29 @@ std::int64_t insert_entry(WriteContext& context, std::string_view ns, std::strin
 }
 
 // Deletes (ns, key) and uncounts it; its chunks go with it (the trigger).
+// Runs `erase`, a bound DELETE of entry `ns`/`key` returning (.., size,
+// expires_at), and accounts for the row it deleted, if there was one.
+void account_deletion(WriteContext& context, StatementUse& erase, std::string_view ns,
+                      std::string_view key) {
+  while (erase->executeStep()) {
+    context.usage.removed(ns, erase->getColumn(1).getInt64(), !erase->isColumnNull(2));
+    context.changed(ns, key);
+  }
+}
+
 void delete_entry(WriteContext& context, std::string_view ns, std::string_view key) {
   StatementUse erase(context.connection, Sql::delete_entry);
   bind_text(*erase, 1, ns);
   bind_text(*erase, 2, key);
-  while (erase->executeStep()) {  // RETURNING: the deleted row, if there was one
-    context.usage.removed(ns, erase->getColumn(1).getInt64(), !erase->isColumnNull(2));
-    context.changed(ns, key);
-  }
+  account_deletion(context, erase, ns, key);
+}
+
+// The same for the row `id` of that entry, found already: no name lookup.
+void delete_entry(WriteContext& context, std::string_view ns, std::string_view key,
+                  std::int64_t id) {
+  StatementUse erase(context.connection, Sql::delete_entry_by_id);
+  erase->bind(1, id);
+  account_deletion(context, erase, ns, key);
 }
 
 // Deletes the staged row `id` of `owner` (its chunks go with it), if it is
@@ -189,7 +204,7 @@ void write_entry(WriteContext& context, std::string_view ns, std::string_view ke
   if (existing && orders_by_row(context.limits)) {
     // least_recently_stored evicts by rowid: the new value takes a new,
     // last row (a delete and an insert, where a replace in place is cheaper).
-    delete_entry(context, ns, key);
+    delete_entry(context, ns, key, existing->id);
     existing.reset();
   }
   std::int64_t id = 0;
