@@ -218,10 +218,10 @@ class BLOBCACHE_EXPORT SqliteStore final : public Store {
   // -wal. A file this version created (incremental auto_vacuum) moves its
   // last pages into the free ones (PRAGMA incremental_vacuum): cost
   // O(free pages), no extra disk space. A file made by an older version
-  // (PRAGMA auto_vacuum 0) is rewritten once (VACUUM), which also converts
-  // it, so later compacts take the cheap path: O(file size) time and up to the file's
-  // size again in free disk space. Other writers wait for it (up to their
-  // busy_timeout), readers go on. Entries, ids and settings are unchanged.
+  // (PRAGMA auto_vacuum 0) is rewritten once (VACUUM: O(file size) time and
+  // up to the file's size again in free disk space), which also converts
+  // it, so later compacts take the cheap path. Other writers wait for it (up
+  // to their busy_timeout), readers go on. Entries, ids and settings are unchanged.
   // Throws Error: read_only, busy, no_space, io.
   CompactReport compact();
 
