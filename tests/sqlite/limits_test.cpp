@@ -21,6 +21,7 @@
 #include "errc_of.hpp"
 #include "read_counting.hpp"
 #include "sqlite/connection.hpp"
+#include "sqlite/schema.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
 
@@ -658,6 +659,7 @@ TEST_CASE("trim() evicts to the low watermark and says what it removed; compact(
   CHECK(compacted.bytes_after < compacted.bytes_before - 4 * kMiB);
   {  // A new file is incremental: compact() ran incremental_vacuum, which frees every page.
     SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA auto_vacuum").getInt() == detail::kIncrementalVacuum);
     CHECK(db.execAndGet("PRAGMA freelist_count").getInt64() == 0);
   }
   CHECK(store.stats().entries == 90);
