@@ -48,10 +48,13 @@ enum class EvictionPolicy {
   // limits, or under least_recently_used, keep the place of their first put.)
   least_recently_stored,
   // The entries read least recently first. A get or open records its
-  // access in memory only; the accesses are written in batches (on the
-  // store's next write transaction, by its background thread within about a
-  // second, and when the store is destroyed), so reads never become write
-  // transactions and the order survives a restart. An access not yet
+  // access in memory only; the accesses are written in batches (by the
+  // store's next write transaction that evicts, before it chooses victims,
+  // by trim(), by its background thread within about a second, and when the
+  // store is destroyed), so reads never become write transactions, a put
+  // that evicts nothing writes no access, and the order survives a restart.
+  // Another process's evictions see this process's accesses once they are
+  // written (within about a second). An access not yet
   // written when the process dies is lost (the entry keeps its older place).
   // A store opened read_only records none. With the system clock the
   // accesses are stamped by the kernel's coarse clock (1-4 ms steps), in

@@ -91,9 +91,10 @@ void Database::remember_limits(const Limits& limits) noexcept {
   records_accesses_.store(orders_by_use(limits), std::memory_order_relaxed);
 }
 
-Tallies::Pending Database::take_reads() {
-  Tallies::Pending pending = tallies_.take();
-  if (memory_tier_ && memory_tier_->pending_accesses() > 0) {
+Tallies::Pending Database::take_reads(Tallies::Take what) {
+  Tallies::Pending pending = tallies_.take(what);
+  if (what == Tallies::Take::reads_and_accesses && memory_tier_ &&
+      memory_tier_->pending_accesses() > 0) {
     for (MemoryTier::Access& access : memory_tier_->take_accesses()) {
       Tallies::merge_access(pending, std::move(access.ns), std::move(access.key), access.nanos);
     }

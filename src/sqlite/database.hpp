@@ -98,9 +98,10 @@ class Database {
 
   // What reads counted and not yet written.
   Tallies& tallies() noexcept { return tallies_; }
-  // Everything reads counted, with the accesses the memory tier recorded,
-  // leaving nothing: what a write transaction adds to the file.
-  Tallies::Pending take_reads();
+  // What reads counted, leaving none of it: what a write transaction adds
+  // to the file. With Take::reads_and_accesses, also the accesses, those
+  // the memory tier recorded included.
+  Tallies::Pending take_reads(Tallies::Take what);
   // Something waits for take_reads().
   bool reads_pending();
   // The accesses waiting for take_reads() (about; takes no lock).

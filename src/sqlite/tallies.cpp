@@ -101,10 +101,11 @@ void Tallies::merge_access(Pending& into, std::string&& ns, std::string&& key, s
   raise_access(into.accesses, std::pair(std::move(ns), std::move(key)), nanos);
 }
 
-Tallies::Pending Tallies::take() {
+Tallies::Pending Tallies::take(Take what) {
   const std::lock_guard lock(mutex_);
   forget_if_forked();
   add_counts(pending_.reads, /*drain=*/true);
+  if (what == Take::reads) return {.reads = std::exchange(pending_.reads, {}), .accesses = {}};
   pending_accesses_.store(0, std::memory_order_relaxed);
   return std::exchange(pending_, Pending{});
 }

@@ -76,8 +76,11 @@ class Tallies {
   // Adds accesses recorded elsewhere (the memory tier's) to a take()n batch.
   static void merge_access(Pending& into, std::string&& ns, std::string&& key, std::int64_t nanos);
 
-  // Takes everything pending, leaving nothing (for a flush).
-  Pending take();
+  // What a take() takes: the counters only (every write transaction), or
+  // the accesses too (a transaction that evicts, and the flushes).
+  enum class Take { reads, reads_and_accesses };
+  // Takes what `what` names, leaving none of it (for a write transaction).
+  Pending take(Take what);
   // Puts back what a failed flush took, merged with what came meanwhile.
   void give_back(Pending pending);
   // The reads pending now, for stats(); costs a copy of the counters.

@@ -292,7 +292,7 @@ void apply_tallies(WriteContext& context, const Tallies::Pending& pending) {
 }  // namespace
 
 template <typename WhereOf, typename Body>
-auto Writer::transact(const WhereOf& where, Body&& body) {
+auto Writer::transact(const WhereOf& where, Body&& body, Accesses accesses) {
   db_->require_writable(where_now(where));
   auto lease = db_->lease(where_now(where));
   Tallies::Pending counted;
@@ -306,10 +306,20 @@ auto Writer::transact(const WhereOf& where, Body&& body) {
                            .usage = {},
                            .written = {}};
       db_->remember_limits(context.limits);
-      const auto finish = [&] {
-        counted = db_->take_reads();
+      const auto take_tallies = [&](Tallies::Take what) {
+        counted = db_->take_reads(what);
         took = true;
         apply_tallies(context, counted);
+      };
+      if (accesses == Accesses::first) take_tallies(Tallies::Take::reads_and_accesses);
+      const auto finish = [&] {
+        if (!took) {
+          // Accesses move entries in the eviction order only: a transaction
+          // that evicts nothing leaves them to the flushes, which write the
+          // accesses of many transactions in one (docs/design.md).
+          const bool evicts = bounded(context.limits) && !fits(context, fit_of(context.limits));
+          take_tallies(evicts ? Tallies::Take::reads_and_accesses : Tallies::Take::reads);
+        }
         if (bounded(context.limits)) {
           if (evict_to_fit(context, fit_of(context.limits)) == Eviction::stuck) {
             throw_error(Errc::too_large,
@@ -611,18 +621,21 @@ SqliteStore::TrimReport Writer::trim_to_low_watermark(std::string_view operation
   // evictions; more batches while the store is above the low watermark.
   for (;;) {
     Eviction outcome = Eviction::fitted;
-    transact(where, [&](WriteContext& context) {
-      StatementUse cleanup(context.connection, Sql::lease_cleanup);
-      cleanup->bind(1, context.now);
-      cleanup->exec();
-      if (!bounded(context.limits)) return;
-      const std::int64_t entries = context.usage.entries();
-      const std::int64_t bytes = context.usage.bytes();
-      outcome = evict_to_fit(context, fit_of(context.limits, db_->tuning().trim_low),
-                             db_->tuning().trim_batch);
-      report.entries += entries - context.usage.entries();
-      report.bytes += bytes - context.usage.bytes();
-    });
+    transact(
+        where,
+        [&](WriteContext& context) {
+          StatementUse cleanup(context.connection, Sql::lease_cleanup);
+          cleanup->bind(1, context.now);
+          cleanup->exec();
+          if (!bounded(context.limits)) return;
+          const std::int64_t entries = context.usage.entries();
+          const std::int64_t bytes = context.usage.bytes();
+          outcome = evict_to_fit(context, fit_of(context.limits, db_->tuning().trim_low),
+                                 db_->tuning().trim_batch);
+          report.entries += entries - context.usage.entries();
+          report.bytes += bytes - context.usage.bytes();
+        },
+        Accesses::first);
     if (outcome != Eviction::paused) return report;
   }
 }
@@ -664,7 +677,8 @@ SqliteStore::CompactReport Writer::compact() {
 void Writer::flush_tallies() noexcept {
   try {
     if (db_->options().read_only || !db_->reads_pending()) return;
-    transact(db_->where("write the counts of reads"), [](WriteContext&) {});
+    transact(
+        db_->where("write the counts of reads"), [](WriteContext&) {}, Accesses::first);
   } catch (...) {  // NOLINT(bugprone-empty-catch): what reads counted is lost, nothing else
   }
 }

@@ -24,8 +24,8 @@ namespace blobcache::detail {
 //
 // Every write runs through one path, transact(): BEGIN IMMEDIATE; the
 // operation's statements; the duties every write transaction does (the
-// counts that reads gathered in memory, least_recently_used's accesses,
-// eviction to the limits, the usage rows); COMMIT. So the accounting, the
+// counts that reads gathered in memory, least_recently_used's accesses
+// when it evicts, eviction to the limits, the usage rows); COMMIT. So the accounting, the
 // bounds and the counters hold after every write, from any process.
 class Writer {
  public:
@@ -76,8 +76,14 @@ class Writer {
   // operation in errors (a Where, or a callable giving one when the failure
   // happens). Returns what `body` returns. Any failure rolls everything
   // back, and the counts it took from Tallies go back there.
+  //
+  // least_recently_used's accesses are written by a transaction that
+  // evicts (after its body, before the eviction: the order then knows
+  // every access this process saw) and, with Accesses::first, before the
+  // body (the flushes and trims); the others write only the counters.
+  enum class Accesses { when_evicting, first };
   template <typename WhereOf, typename Body>
-  auto transact(const WhereOf& where, Body&& body);
+  auto transact(const WhereOf& where, Body&& body, Accesses accesses = Accesses::when_evicting);
 
   // GroupCommit's batch: one put alone in its transaction; several in one
   // transaction, each in a savepoint of its own (a put that fails rolls back

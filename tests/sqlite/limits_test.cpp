@@ -578,6 +578,53 @@ TEST_CASE("set_limits to a lower bound trims at once; bad limits change nothing"
   CHECK(store.stats().entries == before + 30);
 }
 
+// An access moves an entry in the eviction order only: a write that evicts
+// nothing leaves it in memory (a flush writes many in one transaction); a
+// write or trim that evicts writes the accesses before it chooses victims.
+TEST_CASE("least_recently_used writes accesses with the writes that evict, not with every write",
+          "[sqlite][limits][lru]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "lru.db";
+  detail::Tuning tuning;
+  tuning.flush_interval = std::chrono::hours(1);  // the store's thread flushes nothing meanwhile
+  tuning.trim_high = 1000;                        // nor trims
+  SQLite::Database* other = nullptr;
+  const auto used_at = [&](const std::string& key) {
+    SQLite::Statement query(*other, "SELECT used_at FROM entries WHERE key = ?");
+    query.bind(1, key);
+    REQUIRE(query.executeStep());
+    return query.getColumn(0).getInt64();
+  };
+
+  SECTION("a put") {
+    const Limits limits{.max_entries = 3, .eviction = EvictionPolicy::least_recently_used};
+    auto store = detail::SqliteStoreAccess::open({.path = file, .limits = limits}, tuning);
+    SQLite::Database reader(file.string(), SQLite::OPEN_READONLY);
+    other = &reader;
+    store->put("ns", "a", std::string_view("a"));
+    store->put("ns", "b", std::string_view("b"));
+    const std::int64_t a_put = used_at("a");
+    REQUIRE(store->get("ns", "a").has_value());    // a is read after b's put
+    store->put("ns", "c", std::string_view("c"));  // 3 of 3: nothing to evict
+    CHECK(used_at("a") == a_put);                  // the access waits in memory
+    store->put("ns", "d", std::string_view("d"));  // evicts the least recently used
+    CHECK(used_at("a") > a_put);
+    CHECK(store->get("ns", "a").has_value());
+    CHECK_FALSE(store->get("ns", "b").has_value());
+  }
+  SECTION("trim()") {
+    const Limits limits{.max_entries = 20, .eviction = EvictionPolicy::least_recently_used};
+    auto store = detail::SqliteStoreAccess::open({.path = file, .limits = limits}, tuning);
+    for (int i = 0; i < 20; ++i) store->put("ns", std::to_string(100 + i), std::string_view("v"));
+    REQUIRE(store->get("ns", "100").has_value());          // the first put is the latest access now
+    const SqliteStore::TrimReport report = store->trim();  // to 90 %: 2 entries go
+    CHECK(report.entries == 2);
+    CHECK(store->get("ns", "100").has_value());
+    CHECK_FALSE(store->get("ns", "101").has_value());
+    CHECK_FALSE(store->get("ns", "102").has_value());
+  }
+}
+
 TEST_CASE("above the high watermark the store's thread trims to the low one, off the puts",
           "[sqlite][limits][trim]") {
   const test::TempDir dir;
