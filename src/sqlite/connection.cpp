@@ -166,7 +166,10 @@ Connection::Connection(const ConnectionConfig& config)
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;
-  std::string pragmas = "PRAGMA trusted_schema = OFF;";
+  // Temporary files in memory: a group commit's savepoints (writer.cpp)
+  // otherwise open, write and unlink a sub-journal file in the temporary
+  // folder for every batch. compact()'s VACUUM switches back to a file.
+  std::string pragmas = "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY;";
   pragmas +=
       config.cell_size_check ? "PRAGMA cell_size_check = ON;" : "PRAGMA cell_size_check = OFF;";
   pragmas += config.durability == Durability::full ? "PRAGMA synchronous = FULL;"

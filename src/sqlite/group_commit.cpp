@@ -13,7 +13,13 @@ void GroupCommit::run(Job& job, const RunBatch& run_batch) {
       continue;
     }
     leading_ = true;
-    const std::size_t taken = std::min(queued_.size(), kMaxBatch);
+    std::size_t taken = 1;  // the first whatever its size
+    std::size_t bytes = queued_.front()->bytes;
+    while (taken < std::min(queued_.size(), kMaxBatch) &&
+           bytes + queued_[taken]->bytes <= kMaxBatchBytes) {
+      bytes += queued_[taken]->bytes;
+      ++taken;
+    }
     std::vector<Job*> batch(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(taken));
     queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(taken));
     lock.unlock();

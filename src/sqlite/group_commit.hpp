@@ -17,10 +17,10 @@ namespace blobcache::detail {
 
 // While one thread of a store writes, the puts its other threads start
 // queue here instead of each waiting for SQLite's write lock in turn; the
-// next thread to lead takes every queued put (up to kMaxBatch) and commits
-// them in one transaction: one WAL append of the pages they share (the
-// usage row, the index and table pages above the new rows) instead of one
-// per put. Each put still returns only after the commit that holds it, with
+// next thread to lead takes the queued puts (up to kMaxBatch of them and
+// kMaxBatchBytes of values) and commits them in one transaction: one WAL
+// append of the pages they share (the usage row, the index and table pages
+// above the new rows) instead of one per put. Each put still returns only after the commit that holds it, with
 // its own outcome (the Writer's batch gives each its own savepoint, and runs
 // them one by one when the shared transaction fails as a whole), so the
 // meaning of a put does not change. Thread-safe.
@@ -31,6 +31,7 @@ class GroupCommit {
     // Its statements, inside the batch's transaction. May throw.
     std::function<void(WriteContext&)> write;
     Where where;               // names the put in its errors
+    std::size_t bytes = 0;     // the value's size (see kMaxBatchBytes)
     std::exception_ptr error;  // its outcome once done (null: committed)
     bool done = false;         // GUARDED_BY(mutex_)
   };
@@ -41,6 +42,11 @@ class GroupCommit {
   // The most puts one transaction takes: bounds how long the write lock is
   // held against other processes, and what a failed batch costs to redo.
   static constexpr std::size_t kMaxBatch = 64;
+  // The most value bytes one transaction takes, unless its first put alone
+  // is bigger: each put of a batch runs in a savepoint, whose sub-journal
+  // keeps in memory the pages the put rewrites (temp_store, connection.cpp),
+  // up to about its value's size when it reuses free pages.
+  static constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20;
 
   // Queues `job` and returns once a batch holding it has committed or
   // failed: the calling thread runs that batch itself unless another thread

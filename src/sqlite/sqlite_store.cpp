@@ -153,6 +153,13 @@ std::string SqliteStoreAccess::usage_mismatch(SqliteStore& store) {
 
 void SqliteStoreAccess::maintain(SqliteStore& store) { store.impl_->writer.maintain(); }
 
+std::string SqliteStoreAccess::pragma(SqliteStore& store, const std::string& name) {
+  Database& db = *store.impl_->db;
+  const Where where = db.where("pragma");
+  auto lease = db.lease(where);
+  return translated(where, [&] { return lease->db().execAndGet("PRAGMA " + name).getString(); });
+}
+
 std::size_t SqliteStoreAccess::queued_puts(const SqliteStore& store) {
   return store.impl_->writer.queued_puts();
 }

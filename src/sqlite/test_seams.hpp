@@ -29,6 +29,8 @@ class SqliteStoreAccess {
   static std::string usage_mismatch(SqliteStore& store);
   // Runs the store's background duty now, on the calling thread.
   static void maintain(SqliteStore& store);
+  // The value of `PRAGMA name` on a connection of the store's pool.
+  static std::string pragma(SqliteStore& store, const std::string& name);
   // Puts of other threads queued for the next shared transaction.
   static std::size_t queued_puts(const SqliteStore& store);
 };

@@ -373,7 +373,8 @@ Meta Writer::put(std::string_view ns, std::string_view key, BytesView value,
                              from_nanos(context.now));
             write_entry(context, ns, key, prepared, *meta, chunk_size, opts, where);
           },
-      .where = where};
+      .where = where,
+      .bytes = value.size()};
   group_commit_.run(job, [this](std::span<GroupCommit::Job* const> batch) { commit_batch(batch); });
   return std::move(meta).value();
 }
@@ -665,6 +666,15 @@ SqliteStore::CompactReport Writer::compact() {
       // A file made before blobcache chose incremental auto_vacuum: the one
       // VACUUM that reclaims its pages also converts it. VACUUM keeps
       // INTEGER PRIMARY KEY values, so chunk rowids stay valid.
+      // VACUUM builds the new file as a temporary database: on disk, not in
+      // this connection's memory (temp_store, connection.cpp).
+      db.exec("PRAGMA temp_store = FILE");
+      const auto in_memory_again = gsl::finally([&db]() noexcept {
+        try {
+          db.exec("PRAGMA temp_store = MEMORY");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only the batches' speed is at stake
+        }
+      });
       db.exec("PRAGMA auto_vacuum = " + std::to_string(kIncrementalVacuum));
       db.exec("VACUUM");
     }

@@ -2,6 +2,8 @@
 // transaction, and each keeps its own outcome. The first put's batch is held
 // (Probes::before_batch) until the other threads' puts have all queued, so
 // the second batch holds them together whatever the scheduler does.
+#include "sqlite/group_commit.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -105,11 +107,12 @@ TEST_CASE("puts queued together commit in one transaction, each with its own out
 TEST_CASE("a put of a batch that does not fit the file fails alone with no_space",
           "[sqlite][group_commit]") {
   const test::TempDir dir;
+  // 64 pages, the smallest cap; the huge value stays within a batch's bytes.
   SqliteStore store(
-      SqliteOptions{.path = dir / "small.db", .max_file_bytes = 4 << 20, .memory_cache_bytes = 0});
+      SqliteOptions{.path = dir / "small.db", .max_file_bytes = 1 << 20, .memory_cache_bytes = 0});
   std::vector<PutCase> others;
   for (int i = 0; i < 4; ++i) others.push_back({.key = "small" + std::to_string(i), .value = "v"});
-  others.push_back({.key = "huge", .value = std::string(8 << 20, 'h')});
+  others.push_back({.key = "huge", .value = std::string(2 << 20, 'h')});
   const auto outcomes = put_together(store, {.key = "first", .value = "1"}, others);
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK_FALSE(outcomes[i].has_value());
@@ -119,6 +122,26 @@ TEST_CASE("a put of a batch that does not fit the file fails alone with no_space
   CHECK_FALSE(store.get("ns", "huge"));
   CHECK(SqliteStoreAccess::usage_mismatch(store).empty());
   CHECK_NOTHROW(store.check());
+}
+
+// Each put of a batch runs in a savepoint whose sub-journal is kept in
+// memory: the values one batch takes are bounded (kMaxBatchBytes).
+TEST_CASE("a batch takes at most kMaxBatchBytes of values; a bigger put commits alone",
+          "[sqlite][group_commit]") {
+  const test::TempDir dir;
+  SqliteStore store(SqliteOptions{.path = dir / "big.db", .memory_cache_bytes = 0});
+  constexpr std::size_t kLimit = detail::GroupCommit::kMaxBatchBytes;
+  std::vector<PutCase> others;
+  // Queued in any order: no two of the big ones fit one batch.
+  others.push_back({.key = "half-a", .value = std::string(kLimit / 2 + 1, 'a')});
+  others.push_back({.key = "half-b", .value = std::string(kLimit / 2 + 1, 'b')});
+  others.push_back({.key = "whole", .value = std::string(kLimit + 1, 'w')});
+  const auto before = SqliteStoreAccess::probes(store).grouped_puts.load();
+  const auto outcomes = put_together(store, {.key = "first", .value = "1"}, others);
+  for (const auto& outcome : outcomes) CHECK_FALSE(outcome.has_value());
+  CHECK(SqliteStoreAccess::probes(store).grouped_puts.load() == before);  // each alone
+  for (const PutCase& put : others) CHECK(store.get("ns", put.key)->text() == put.value);
+  CHECK(SqliteStoreAccess::usage_mismatch(store).empty());
 }
 
 }  // namespace
