@@ -872,6 +872,8 @@ void apply_tuning(const std::string& spec) {
       t.journal_size_limit = v;
     else if (name == "secure_delete")
       t.secure_delete = static_cast<int>(v);
+    else if (name == "coalesce_wal_writes")
+      t.coalesce_wal_writes = v != 0;
     else
       fail("--tune: unknown knob " + name);
   }

@@ -10,6 +10,7 @@
 #include "sqlite/maintenance.hpp"
 #include "sqlite/schema.hpp"
 #include "sqlite/sqlite_error.hpp"
+#include "sqlite/wal_coalescing_vfs.hpp"
 
 namespace blobcache::detail {
 namespace {
@@ -132,6 +133,12 @@ int open_flags(const ConnectionConfig& config) {
          SQLite::OPEN_NOMUTEX | (config.immutable ? SQLite::OPEN_URI : 0);
 }
 
+// An empty VFS name is SQLite's default VFS.
+std::string vfs_name(const ConnectionConfig& config) {
+  const Tuning& t = config.tuning;
+  return t.coalesce_wal_writes ? wal_coalescing_vfs(t.vfs) : t.vfs;
+}
+
 }  // namespace
 
 const char* sql_text(Sql id) noexcept { return kSql.at(static_cast<std::size_t>(id)); }
@@ -160,9 +167,8 @@ std::string immutable_uri(const std::filesystem::path& file) {
 
 Connection::Connection(const ConnectionConfig& config)
     : busy_{.timeout = config.busy_timeout, .started = {}},
-      // An empty VFS name is SQLite's default VFS.
       db_(config.immutable ? immutable_uri(config.path) : config.path.string(), open_flags(config),
-          0, config.tuning.vfs),
+          0, vfs_name(config)),
       owner_(::getpid()) {
   install_busy_handler(db_.getHandle(), busy_);
   const Tuning& t = config.tuning;

@@ -79,6 +79,9 @@ struct Tuning {
   // The SQLite VFS every connection of the store opens with (empty: the
   // default). A seam for tests that inject faults (tests/support).
   std::string vfs;
+  // Connections open `vfs` through wal_coalescing_vfs.hpp: one write call
+  // per transaction's WAL frames instead of two per frame.
+  bool coalesce_wal_writes = true;
 };
 
 }  // namespace blobcache::detail

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sqlite/wrapping_vfs.hpp"
+
 namespace blobcache::test {
 namespace {
 
@@ -27,10 +29,10 @@ bool hits(FaultTarget target, FileKind kind) noexcept {
 
 }  // namespace
 
-struct FaultVfs::Impl {
+// WrappedVfs::base: the unix VFS.
+struct FaultVfs::Impl : detail::WrappedVfs {
   // Registered with SQLite; its pAppData points back here.
   sqlite3_vfs vfs{};
-  sqlite3_vfs* real = nullptr;
   std::string name;
 
   mutable std::mutex mutex;
@@ -62,23 +64,20 @@ namespace {
 using Impl = FaultVfs::Impl;
 
 // The sqlite3_file SQLite allocates for a file of this VFS (szOsFile bytes):
-// this header, then, at kRealOffset, the unix VFS's own file.
+// this header, then the unix VFS's own file (wrapped_file).
 struct File {
   sqlite3_file base;  // first: SQLite sees only this
   Impl* vfs;
   FileKind kind;
 };
 
-constexpr std::size_t kRealOffset = (sizeof(File) + alignof(std::max_align_t) - 1) /
-                                    alignof(std::max_align_t) * alignof(std::max_align_t);
-
 File& file_of(sqlite3_file* file) { return *reinterpret_cast<File*>(file); }
 
-sqlite3_file* real_of(sqlite3_file* file) {
-  return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
-}
+sqlite3_file* real_of(sqlite3_file* file) { return detail::wrapped_file(file, sizeof(File)); }
 
-Impl& impl_of(sqlite3_vfs* vfs) { return *static_cast<Impl*>(vfs->pAppData); }
+Impl& impl_of(sqlite3_vfs* vfs) {
+  return *static_cast<Impl*>(static_cast<detail::WrappedVfs*>(vfs->pAppData));
+}
 
 // Fails the call as the armed fault says, or runs the real one.
 template <typename Call>
@@ -213,61 +212,11 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, in
                                               : FileKind::other;
   sqlite3_file* real = real_of(file);
   real->pMethods = nullptr;
-  const int rc = impl.real->xOpen(impl.real, name, real, flags, out_flags);
+  const int rc = impl.base->xOpen(impl.base, name, real, flags, out_flags);
   // SQLite closes a file whose pMethods is set, even after a failed open.
   f.base.pMethods = real->pMethods != nullptr ? &kMethods : nullptr;
   return rc;
 }
-int x_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xDelete(real, name, sync_dir);
-}
-int x_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xAccess(real, name, flags, out);
-}
-int x_full_pathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xFullPathname(real, name, size, out);
-}
-void* x_dl_open(sqlite3_vfs* vfs, const char* name) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xDlOpen(real, name);
-}
-void x_dl_error(sqlite3_vfs* vfs, int size, char* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  real->xDlError(real, size, out);
-}
-void (*x_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xDlSym(real, handle, symbol);
-}
-void x_dl_close(sqlite3_vfs* vfs, void* handle) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  real->xDlClose(real, handle);
-}
-int x_randomness(sqlite3_vfs* vfs, int size, char* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xRandomness(real, size, out);
-}
-int x_sleep(sqlite3_vfs* vfs, int microseconds) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xSleep(real, microseconds);
-}
-int x_current_time(sqlite3_vfs* vfs, double* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xCurrentTime(real, out);
-}
-// The unix VFS answers with errno: what a faulted call left there.
-int x_get_last_error(sqlite3_vfs* vfs, int size, char* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xGetLastError(real, size, out);
-}
-int x_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-  sqlite3_vfs* real = impl_of(vfs).real;
-  return real->xCurrentTimeInt64(real, out);
-}
-
 std::string next_name() {
   static std::atomic<int> counter{0};
   return "blobcache-fault-" + std::to_string(++counter);
@@ -277,30 +226,14 @@ std::string next_name() {
 
 FaultVfs::FaultVfs(bool make_default) : impl_(std::make_unique<Impl>()) {
   if (sqlite3_initialize() != SQLITE_OK) throw std::runtime_error("sqlite3_initialize failed");
-  impl_->real = sqlite3_vfs_find("unix");
-  if (impl_->real == nullptr || impl_->real->iVersion < 2) {
+  impl_->base = sqlite3_vfs_find("unix");
+  if (impl_->base == nullptr || impl_->base->iVersion < 2) {
     throw std::runtime_error("SQLite has no unix VFS to wrap");
   }
   impl_->name = next_name();
   sqlite3_vfs& vfs = impl_->vfs;
-  vfs.iVersion = 2;  // version 3 adds only the system-call overrides of SQLite's own tests
-  vfs.szOsFile = static_cast<int>(kRealOffset) + impl_->real->szOsFile;
-  vfs.mxPathname = impl_->real->mxPathname;
-  vfs.zName = impl_->name.c_str();
-  vfs.pAppData = impl_.get();
+  detail::wrap_vfs(vfs, *impl_, impl_->name.c_str(), sizeof(File));
   vfs.xOpen = x_open;
-  vfs.xDelete = x_delete;
-  vfs.xAccess = x_access;
-  vfs.xFullPathname = x_full_pathname;
-  vfs.xDlOpen = x_dl_open;
-  vfs.xDlError = x_dl_error;
-  vfs.xDlSym = x_dl_sym;
-  vfs.xDlClose = x_dl_close;
-  vfs.xRandomness = x_randomness;
-  vfs.xSleep = x_sleep;
-  vfs.xCurrentTime = x_current_time;
-  vfs.xGetLastError = x_get_last_error;
-  vfs.xCurrentTimeInt64 = x_current_time_int64;
   if (sqlite3_vfs_register(&vfs, make_default ? 1 : 0) != SQLITE_OK) {
     throw std::runtime_error("sqlite3_vfs_register failed");
   }
