@@ -35,7 +35,7 @@ struct RawArguments {
 // One page of the cache file: the least Limits::max_bytes may be but 0
 // (sqlite_store.hpp). set_limits() checks it too; here it is a usage error
 // before any file is opened.
-constexpr std::int64_t kMinMaxBytes = std::int64_t{16} * 1024;
+constexpr std::int64_t kMinMaxBytes = std::int64_t{4} * 1024;
 
 constexpr const char* kSizeUnits =
     "SIZE is bytes, or a number with a unit in any case: K, M, G, T (or KiB, MiB, GiB, TiB) "
@@ -94,7 +94,7 @@ std::int64_t checked_max_bytes(const std::string& text) {
   const std::int64_t bytes = option_value("--max-bytes", parse_size, text);
   if (bytes != 0 && bytes < kMinMaxBytes) {
     throw ParseError("limit --max-bytes \"" + text + "\": " + std::to_string(bytes) +
-                     " bytes is below one page of the cache file (16 KiB, " +
+                     " bytes is below one page of the cache file (4 KiB, " +
                      std::to_string(kMinMaxBytes) + " bytes); 0 means no bound");
   }
   return bytes;
@@ -292,7 +292,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, std::ostream& 
           ->add_option(
               "--max-bytes", raw.max_bytes,
               std::string(
-                  "Bound the values' total size to SIZE (0: no bound; else at least 16 KiB). ") +
+                  "Bound the values' total size to SIZE (0: no bound; else at least 4 KiB). ") +
                   kSizeUnits)
           ->type_name("SIZE");
   CLI::Option* max_entries = limit

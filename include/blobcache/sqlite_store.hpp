@@ -70,7 +70,7 @@ enum class EvictionPolicy {
 struct Limits {
   // Bound on the sum of the values' sizes (not the file's size, which also
   // holds metadata, indexes and free pages); 0: none. Otherwise at least
-  // one page of the file (16 KiB).
+  // one page (4 KiB, the page size of the files this version creates).
   std::int64_t max_bytes = 0;
   // Bound on the number of entries; 0: none.
   std::int64_t max_entries = 0;
@@ -111,7 +111,7 @@ struct BLOBCACHE_EXPORT SqliteOptions {
   // to whole pages); 0: none. A write that would grow the file past it
   // throws Error(Errc::no_space) and stores nothing (a put_many: none of its
   // requests). Space freed by erases is reused before the file grows. At
-  // least 64 pages (1 MiB with the default page size) when set.
+  // least 64 pages (256 KiB with the default page size) when set.
   std::int64_t max_file_bytes = 0;
   // nullopt: the limits stored in the file (none for a new file). Set: stored
   // in the file at open (as set_limits() does), so every process that opens

@@ -20,10 +20,11 @@ namespace blobcache::detail {
 // next thread to lead takes the queued puts (up to kMaxBatch of them and
 // kMaxBatchBytes of values) and commits them in one transaction: one WAL
 // append of the pages they share (the usage row, the index and table pages
-// above the new rows) instead of one per put. Each put still returns only after the commit that holds it, with
-// its own outcome (the Writer's batch gives each its own savepoint, and runs
-// them one by one when the shared transaction fails as a whole), so the
-// meaning of a put does not change. Thread-safe.
+// above the new rows) instead of one per put. Each put still returns only
+// after the commit that holds it, with its own outcome (the Writer's batch
+// gives each its own savepoint, and runs them one by one when the shared
+// transaction fails as a whole), so the meaning of a put does not change.
+// Thread-safe.
 class GroupCommit {
  public:
   // One queued put.

@@ -27,6 +27,8 @@ using namespace std::chrono_literals;
 using detail::CheckpointCounts;
 
 constexpr int kNever = 1 << 30;
+// The page size of the files these tests make: the thresholds count pages,
+// the bounds below are written for pages of this size.
 constexpr std::uintmax_t kPage = 16384;
 
 // The checkpoint thresholds of the stores a test opens, and a fresh folder
@@ -39,6 +41,7 @@ struct Setup {
     tuning.checkpoint_inline_pages = inline_bound;
     tuning.journal_size_limit = 0;
     tuning.background_checkpoints = true;
+    tuning.page_size = static_cast<int>(kPage);
   }
   std::unique_ptr<SqliteStore> open() const {
     return detail::SqliteStoreAccess::open({.path = db}, tuning);

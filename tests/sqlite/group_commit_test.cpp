@@ -107,7 +107,7 @@ TEST_CASE("puts queued together commit in one transaction, each with its own out
 TEST_CASE("a put of a batch that does not fit the file fails alone with no_space",
           "[sqlite][group_commit]") {
   const test::TempDir dir;
-  // 64 pages, the smallest cap; the huge value stays within a batch's bytes.
+  // A 1 MiB cap; the huge value stays within a batch's bytes.
   SqliteStore store(
       SqliteOptions{.path = dir / "small.db", .max_file_bytes = 1 << 20, .memory_cache_bytes = 0});
   std::vector<PutCase> others;

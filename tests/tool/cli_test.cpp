@@ -284,7 +284,7 @@ TEST_CASE("limit reads sizes, counts and policies into the Command", "[tool][cli
   CHECK(all.eviction == EvictionPolicy::least_recently_used);
   CHECK_FALSE(all.none);
 
-  CHECK(limit({"--max-bytes", "16384"}).max_bytes == 16384);  // one page: the least
+  CHECK(limit({"--max-bytes", "4096"}).max_bytes == 4096);  // one page: the least
   CHECK(limit({"--max-bytes", "16K"}).max_bytes == 16384);
   CHECK(limit({"--max-bytes=2GB"}).max_bytes == 2'000'000'000);
   CHECK(limit({"--max-bytes", "1.5GiB"}).max_bytes == std::int64_t{3} << 29);
@@ -308,9 +308,9 @@ TEST_CASE("limit's bad input exits 2 with the reason", "[tool][cli]") {
       Bad{{"--max-bytes", "-1"}, "limit --max-bytes: size \"-1\": must not be negative"},
       Bad{{"--max-bytes=-5M"}, "limit --max-bytes: size \"-5M\": must not be negative"},
       Bad{{"--max-entries", "-3"}, "limit --max-entries: count \"-3\": must not be negative"},
-      Bad{{"--max-bytes", "16383"},
-          "limit --max-bytes \"16383\": 16383 bytes is below one page of the cache file (16 KiB, "
-          "16384 bytes); 0 means no bound"},
+      Bad{{"--max-bytes", "4095"},
+          "limit --max-bytes \"4095\": 4095 bytes is below one page of the cache file (4 KiB, "
+          "4096 bytes); 0 means no bound"},
       Bad{{"--max-bytes", "1K"}, "1024 bytes is below one page"},
       Bad{{"--max-bytes", "1"}, "1 bytes is below one page"},
       Bad{{"--eviction", "fifo"},
@@ -343,7 +343,7 @@ TEST_CASE("limit --help says what K and KB mean", "[tool][cli]") {
   CHECK(help.out.find("K, M, G, T (or KiB, MiB, GiB, TiB) are powers of 1024") !=
         std::string::npos);
   CHECK(help.out.find("KB, MB, GB, TB powers of 1000") != std::string::npos);
-  CHECK(help.out.find("at least 16 KiB") != std::string::npos);
+  CHECK(help.out.find("at least 4 KiB") != std::string::npos);
   CHECK(help.out.find("lrs|lru") != std::string::npos);
   CHECK(parse({"--help"}).out.find("stats") != std::string::npos);
 }

@@ -713,7 +713,7 @@ TEST_CASE("limit refuses bad values with exit 2 and changes nothing", "[tool][co
   f.store.set_limits(before);
   // What the command line refuses first; run() gets them from other callers.
   const LimitCommand bad = GENERATE(LimitCommand{.max_bytes = -1}, LimitCommand{.max_entries = -1},
-                                    LimitCommand{.max_bytes = 16383}, LimitCommand{.max_bytes = 1},
+                                    LimitCommand{.max_bytes = 4095}, LimitCommand{.max_bytes = 1},
                                     LimitCommand{.eviction = static_cast<EvictionPolicy>(7)});
   const Result refused = f.run(bad, true);
   CHECK(refused.code == kExitUsage);

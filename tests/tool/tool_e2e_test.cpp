@@ -535,7 +535,7 @@ TEST_CASE("limit's bad input exits 2 with the reason and changes nothing", "[too
   const std::vector<std::string> args = GENERATE(
       std::vector<std::string>{"--max-bytes", "-1"}, std::vector<std::string>{"--max-entries=-1"},
       std::vector<std::string>{"--max-bytes", "1K"},
-      std::vector<std::string>{"--max-bytes", "16383B"},
+      std::vector<std::string>{"--max-bytes", "4095B"},
       std::vector<std::string>{"--eviction", "random"},
       std::vector<std::string>{"--none", "--max-entries", "3"},
       std::vector<std::string>{"--max-bytes", "8388608T"},
