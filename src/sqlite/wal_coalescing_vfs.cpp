@@ -56,7 +56,9 @@ struct File {
 
 File& file_of(sqlite3_file* file) { return *reinterpret_cast<File*>(file); }
 
-sqlite3_file* base_of(sqlite3_file* file) { return wrapped_file(file, sizeof(File)); }
+using Forward = FileForwarding<File>;
+
+sqlite3_file* base_of(sqlite3_file* file) { return Forward::base(file); }
 sqlite3_file* base_of(File& file) { return base_of(&file.base); }
 
 void drop_buffered(File& wal) noexcept {
@@ -154,50 +156,6 @@ int wal_file_control(sqlite3_file* file, int op, void* argument) {
   return base->pMethods->xFileControl(base, op, argument);
 }
 
-// --- Methods both kinds forward to the base as they are.
-
-int forward_lock(sqlite3_file* file, int level) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xLock(base, level);
-}
-int forward_unlock(sqlite3_file* file, int level) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xUnlock(base, level);
-}
-int forward_check_reserved_lock(sqlite3_file* file, int* out) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xCheckReservedLock(base, out);
-}
-int forward_sector_size(sqlite3_file* file) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xSectorSize(base);
-}
-int forward_device_characteristics(sqlite3_file* file) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xDeviceCharacteristics(base);
-}
-int forward_shm_map(sqlite3_file* file, int page, int page_size, int extend, void volatile** out) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xShmMap(base, page, page_size, extend, out);
-}
-int forward_shm_unmap(sqlite3_file* file, int delete_flag) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xShmUnmap(base, delete_flag);
-}
-int forward_fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
-  sqlite3_file* base = base_of(file);
-  if (base->pMethods->iVersion < 3) {
-    *out = nullptr;
-    return SQLITE_OK;
-  }
-  return base->pMethods->xFetch(base, offset, amount, out);
-}
-int forward_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
-  sqlite3_file* base = base_of(file);
-  if (base->pMethods->iVersion < 3) return SQLITE_OK;
-  return base->pMethods->xUnfetch(base, offset, page);
-}
-
 // --- The methods of a main database file: its shared-memory calls mark the
 // end of its connection's writes to the WAL.
 
@@ -209,30 +167,6 @@ int db_close(sqlite3_file* file) {
   db.~File();
   return rc;
 }
-int db_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xRead(base, buffer, amount, offset);
-}
-int db_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xWrite(base, buffer, amount, offset);
-}
-int db_truncate(sqlite3_file* file, sqlite3_int64 size) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xTruncate(base, size);
-}
-int db_sync(sqlite3_file* file, int flags) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xSync(base, flags);
-}
-int db_file_size(sqlite3_file* file, sqlite3_int64* size) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xFileSize(base, size);
-}
-int db_file_control(sqlite3_file* file, int op, void* argument) {
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xFileControl(base, op, argument);
-}
 int db_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
   File& db = file_of(file);
   const bool releases_write_lock = (flags & SQLITE_SHM_UNLOCK) != 0 &&
@@ -241,8 +175,7 @@ int db_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
   // Still held back when the write lock goes: frames of a transaction that
   // rolled back. Written later they could land over another writer's.
   if (releases_write_lock && db.peer != nullptr) drop_buffered(*db.peer);
-  sqlite3_file* base = base_of(file);
-  return base->pMethods->xShmLock(base, offset, n, flags);
+  return Forward::shm_lock(file, offset, n, flags);
 }
 // SQLite calls the barrier between writing the two copies of the WAL
 // index header that publish a commit: its frames must be in the file by
@@ -250,8 +183,7 @@ int db_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
 void db_shm_barrier(sqlite3_file* file) {
   File& db = file_of(file);
   if (db.peer != nullptr) (void)write_buffered(*db.peer);
-  sqlite3_file* base = base_of(file);
-  base->pMethods->xShmBarrier(base);
+  Forward::shm_barrier(file);
 }
 
 const sqlite3_io_methods kWalMethods = {
@@ -262,40 +194,40 @@ const sqlite3_io_methods kWalMethods = {
     wal_truncate,
     wal_sync,
     wal_file_size,
-    forward_lock,
-    forward_unlock,
-    forward_check_reserved_lock,
+    Forward::lock,
+    Forward::unlock,
+    Forward::check_reserved_lock,
     wal_file_control,
-    forward_sector_size,
-    forward_device_characteristics,
+    Forward::sector_size,
+    Forward::device_characteristics,
     nullptr,  // SQLite maps and locks shared memory through the database file only
     nullptr,
     nullptr,
     nullptr,
-    forward_fetch,
-    forward_unfetch,
+    Forward::fetch,
+    Forward::unfetch,
 };
 
 const sqlite3_io_methods kDbMethods = {
     3,
     db_close,
-    db_read,
-    db_write,
-    db_truncate,
-    db_sync,
-    db_file_size,
-    forward_lock,
-    forward_unlock,
-    forward_check_reserved_lock,
-    db_file_control,
-    forward_sector_size,
-    forward_device_characteristics,
-    forward_shm_map,
+    Forward::read,
+    Forward::write,
+    Forward::truncate,
+    Forward::sync,
+    Forward::file_size,
+    Forward::lock,
+    Forward::unlock,
+    Forward::check_reserved_lock,
+    Forward::file_control,
+    Forward::sector_size,
+    Forward::device_characteristics,
+    Forward::shm_map,
     db_shm_lock,
     db_shm_barrier,
-    forward_shm_unmap,
-    forward_fetch,
-    forward_unfetch,
+    Forward::shm_unmap,
+    Forward::fetch,
+    Forward::unfetch,
 };
 
 // --- The VFS's own method: xOpen wraps database and WAL files (wrap_vfs

@@ -28,6 +28,89 @@ inline sqlite3_file* wrapped_file(sqlite3_file* file, std::size_t header_bytes) 
                                          wrapped_file_offset(header_bytes));
 }
 
+// The io methods of a wrapper's files that forward to the base's file as
+// they are; `File` is the wrapper's own part of a file (wrapped_file). A
+// wrapper puts these in its sqlite3_io_methods where it adds nothing.
+template <typename File>
+struct FileForwarding {
+  static sqlite3_file* base(sqlite3_file* file) { return wrapped_file(file, sizeof(File)); }
+
+  static int read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xRead(b, buffer, amount, offset);
+  }
+  static int write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xWrite(b, buffer, amount, offset);
+  }
+  static int truncate(sqlite3_file* file, sqlite3_int64 size) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xTruncate(b, size);
+  }
+  static int sync(sqlite3_file* file, int flags) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xSync(b, flags);
+  }
+  static int file_size(sqlite3_file* file, sqlite3_int64* size) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xFileSize(b, size);
+  }
+  static int lock(sqlite3_file* file, int level) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xLock(b, level);
+  }
+  static int unlock(sqlite3_file* file, int level) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xUnlock(b, level);
+  }
+  static int check_reserved_lock(sqlite3_file* file, int* out) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xCheckReservedLock(b, out);
+  }
+  static int file_control(sqlite3_file* file, int op, void* argument) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xFileControl(b, op, argument);
+  }
+  static int sector_size(sqlite3_file* file) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xSectorSize(b);
+  }
+  static int device_characteristics(sqlite3_file* file) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xDeviceCharacteristics(b);
+  }
+  static int shm_map(sqlite3_file* file, int page, int page_size, int extend, void volatile** out) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xShmMap(b, page, page_size, extend, out);
+  }
+  static int shm_lock(sqlite3_file* file, int offset, int n, int flags) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xShmLock(b, offset, n, flags);
+  }
+  static void shm_barrier(sqlite3_file* file) {
+    sqlite3_file* b = base(file);
+    b->pMethods->xShmBarrier(b);
+  }
+  static int shm_unmap(sqlite3_file* file, int delete_flag) {
+    sqlite3_file* b = base(file);
+    return b->pMethods->xShmUnmap(b, delete_flag);
+  }
+  // A base of io version 1 or 2 maps nothing: SQLite then reads with xRead.
+  static int fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+    sqlite3_file* b = base(file);
+    if (b->pMethods->iVersion < 3) {
+      *out = nullptr;
+      return SQLITE_OK;
+    }
+    return b->pMethods->xFetch(b, offset, amount, out);
+  }
+  static int unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+    sqlite3_file* b = base(file);
+    if (b->pMethods->iVersion < 3) return SQLITE_OK;
+    return b->pMethods->xUnfetch(b, offset, page);
+  }
+};
+
 // The methods a wrapper forwards as they are (wrap_vfs sets them).
 namespace vfs_forwarding {
 

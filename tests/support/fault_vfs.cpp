@@ -73,7 +73,9 @@ struct File {
 
 File& file_of(sqlite3_file* file) { return *reinterpret_cast<File*>(file); }
 
-sqlite3_file* real_of(sqlite3_file* file) { return detail::wrapped_file(file, sizeof(File)); }
+using Forward = detail::FileForwarding<File>;
+
+sqlite3_file* real_of(sqlite3_file* file) { return Forward::base(file); }
 
 Impl& impl_of(sqlite3_vfs* vfs) {
   return *static_cast<Impl*>(static_cast<detail::WrappedVfs*>(vfs->pAppData));
@@ -96,11 +98,8 @@ int counted_lock(Impl& vfs, int rc) {
   return rc;
 }
 
-// The methods of every file: the four faulted ones, the rest forwarded.
-int x_close(sqlite3_file* file) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xClose(real);
-}
+// The methods of every file: the four faulted ones, the two that count lock
+// refusals, the fetch that stays off while reads may fail; the rest forwarded.
 int x_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
   return faulted(file, FaultOp::read, [&](sqlite3_file* real) {
     return real->pMethods->xRead(real, buffer, amount, offset);
@@ -119,65 +118,25 @@ int x_sync(sqlite3_file* file, int flags) {
   return faulted(file, FaultOp::sync,
                  [&](sqlite3_file* real) { return real->pMethods->xSync(real, flags); });
 }
-int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xFileSize(real, size);
-}
 int x_lock(sqlite3_file* file, int level) {
-  sqlite3_file* real = real_of(file);
-  return counted_lock(*file_of(file).vfs, real->pMethods->xLock(real, level));
-}
-int x_unlock(sqlite3_file* file, int level) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xUnlock(real, level);
-}
-int x_check_reserved_lock(sqlite3_file* file, int* out) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xCheckReservedLock(real, out);
-}
-int x_file_control(sqlite3_file* file, int op, void* argument) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xFileControl(real, op, argument);
-}
-int x_sector_size(sqlite3_file* file) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xSectorSize(real);
-}
-int x_device_characteristics(sqlite3_file* file) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xDeviceCharacteristics(real);
-}
-int x_shm_map(sqlite3_file* file, int page, int page_size, int extend, void volatile** out) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xShmMap(real, page, page_size, extend, out);
+  return counted_lock(*file_of(file).vfs, Forward::lock(file, level));
 }
 int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
-  sqlite3_file* real = real_of(file);
-  const int rc = real->pMethods->xShmLock(real, offset, n, flags);
+  const int rc = Forward::shm_lock(file, offset, n, flags);
   return (flags & SQLITE_SHM_LOCK) != 0 ? counted_lock(*file_of(file).vfs, rc) : rc;
-}
-void x_shm_barrier(sqlite3_file* file) {
-  sqlite3_file* real = real_of(file);
-  real->pMethods->xShmBarrier(real);
-}
-int x_shm_unmap(sqlite3_file* file, int delete_flag) {
-  sqlite3_file* real = real_of(file);
-  return real->pMethods->xShmUnmap(real, delete_flag);
 }
 // A mapped page is read without xRead: while reads of this file may fail,
 // no page is mapped (SQLite then reads it with xRead).
 int x_fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
-  sqlite3_file* real = real_of(file);
-  if (real->pMethods->iVersion < 3 || file_of(file).vfs->fails_reads(file_of(file).kind)) {
+  if (file_of(file).vfs->fails_reads(file_of(file).kind)) {
     *out = nullptr;
     return SQLITE_OK;
   }
-  return real->pMethods->xFetch(real, offset, amount, out);
+  return Forward::fetch(file, offset, amount, out);
 }
-int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+int x_close(sqlite3_file* file) {
   sqlite3_file* real = real_of(file);
-  if (real->pMethods->iVersion < 3) return SQLITE_OK;
-  return real->pMethods->xUnfetch(real, offset, page);
+  return real->pMethods->xClose(real);
 }
 
 const sqlite3_io_methods kMethods = {
@@ -187,19 +146,19 @@ const sqlite3_io_methods kMethods = {
     x_write,
     x_truncate,
     x_sync,
-    x_file_size,
+    Forward::file_size,
     x_lock,
-    x_unlock,
-    x_check_reserved_lock,
-    x_file_control,
-    x_sector_size,
-    x_device_characteristics,
-    x_shm_map,
+    Forward::unlock,
+    Forward::check_reserved_lock,
+    Forward::file_control,
+    Forward::sector_size,
+    Forward::device_characteristics,
+    Forward::shm_map,
     x_shm_lock,
-    x_shm_barrier,
-    x_shm_unmap,
+    Forward::shm_barrier,
+    Forward::shm_unmap,
     x_fetch,
-    x_unfetch,
+    Forward::unfetch,
 };
 
 // The VFS's own methods: xOpen wraps the file, the rest are the unix VFS's.
