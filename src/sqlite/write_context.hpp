@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "blobcache/sqlite_store.hpp"
+#include "blobcache/types.hpp"
 
 #include "sqlite/change_log.hpp"
 #include "sqlite/connection.hpp"
@@ -27,9 +29,26 @@ struct WriteContext {
   std::vector<std::int64_t> written;
   // What it changed that readers may keep in memory, for the ChangeLog.
   std::vector<Change> changes;
+  // What the memory tier may keep once the transaction has committed: the
+  // values the operation wrote (value set) and the keys it erased (unset).
+  // The names and bytes are borrowed from the callers, who wait for the
+  // commit (Writer::keep_written).
+  struct Written {
+    std::string_view ns;
+    std::string_view key;
+    std::optional<BytesView> value;
+    Meta meta;
+  };
+  std::vector<Written> written_values;
 
   void changed(std::string_view ns, std::string_view key) {
     changes.push_back({.kind = Change::Kind::key, .value = key_hash(ns, key)});
+  }
+  void wrote(std::string_view ns, std::string_view key, BytesView value, const Meta& meta) {
+    written_values.push_back({.ns = ns, .key = key, .value = value, .meta = meta});
+  }
+  void erased(std::string_view ns, std::string_view key) {
+    written_values.push_back({.ns = ns, .key = key, .value = std::nullopt, .meta = {}});
   }
   void changed_namespace(std::string_view ns) {
     changes.push_back({.kind = Change::Kind::space, .value = namespace_hash(ns)});

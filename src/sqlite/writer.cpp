@@ -4,6 +4,7 @@
 #include <exception>
 #include <gsl/gsl>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <sqlite3.h>
 #include <string>
@@ -254,16 +255,23 @@ std::int64_t age_cutoff(std::int64_t now, Duration ttl) noexcept {
 class LoggedTransaction {
  public:
   LoggedTransaction(ChangeLog* log, std::span<const Change> changes) noexcept
-      : log_(changes.empty() ? nullptr : log), id_(log_ ? log_->begin(changes) : 0) {}
+      : log_(changes.empty() ? nullptr : log),
+        id_(log_ ? log_->begin(changes) : 0),
+        changes_(changes.size()) {}
   ~LoggedTransaction() {
     if (log_) log_->end(id_);
   }
   LoggedTransaction(const LoggedTransaction&) = delete;
   LoggedTransaction& operator=(const LoggedTransaction&) = delete;
 
+  // The sequence number of its last change (begin() appends them all at
+  // once), or 0 when nothing was logged.
+  std::uint64_t last_change() const noexcept { return id_ == 0 ? 0 : id_ + changes_; }
+
  private:
   ChangeLog* log_;
   std::uint64_t id_;
+  std::uint64_t changes_;
 };
 
 template <typename WhereOf>
@@ -334,9 +342,14 @@ auto Writer::transact(const WhereOf& where, Body&& body, Accesses accesses) {
         const bool trim = bounded(context.limits) &&
                           !fits(context, fit_of(context.limits, db_->tuning().trim_high));
         context.usage.apply(context.connection);
-        // Logged before the commit, ended after it (change_log.hpp).
-        const LoggedTransaction logged(db_->change_log(), context.changes);
-        transaction.commit();
+        std::uint64_t logged_through = 0;
+        {
+          // Logged before the commit, ended after it (change_log.hpp).
+          const LoggedTransaction logged(db_->change_log(), context.changes);
+          transaction.commit();
+          logged_through = logged.last_change();
+        }
+        keep_written(context.written_values, logged_through);
         if (trim) {
           db_->trim_wanted().store(true, std::memory_order_relaxed);
           if (Maintenance* thread = db_->maintenance()) thread->request_duty(true);
@@ -372,11 +385,32 @@ Meta Writer::put(std::string_view ns, std::string_view key, BytesView value,
             meta = make_meta(gsl::narrow<std::int64_t>(value.size()), prepared.etag, opts,
                              from_nanos(context.now));
             write_entry(context, ns, key, prepared, *meta, chunk_size, opts, where);
+            context.wrote(ns, key, value, *meta);
           },
       .where = where,
       .bytes = value.size()};
   group_commit_.run(job, [this](std::span<GroupCommit::Job* const> batch) { commit_batch(batch); });
   return std::move(meta).value();
+}
+
+void Writer::keep_written(std::span<const WriteContext::Written> written,
+                          std::uint64_t logged_through) noexcept {
+  MemoryTier* tier = db_->memory_tier();
+  if (tier == nullptr || logged_through == 0) return;
+  try {
+    for (const WriteContext::Written& entry : written) {
+      const std::uint64_t hash = key_hash(entry.ns, entry.key);
+      if (!entry.value) {
+        tier->insert(entry.ns, entry.key, hash, nullptr, logged_through);
+      } else if (entry.value->size() <= tier->max_value()) {
+        auto blob = std::make_shared<const Blob>(
+            Blob{.data = Bytes(entry.value->begin(), entry.value->end()), .meta = entry.meta});
+        tier->insert(entry.ns, entry.key, hash, std::move(blob), logged_through);
+      }
+    }
+  } catch (const std::exception&) {
+    // Nothing kept is no harm (memory, a lock): the next get reads the file.
+  }
 }
 
 void Writer::commit_batch(std::span<GroupCommit::Job* const> batch) noexcept {
@@ -400,6 +434,7 @@ void Writer::commit_batch(std::span<GroupCommit::Job* const> batch) noexcept {
         const UsageDelta usage = context.usage;
         const std::size_t written = context.written.size();
         const std::size_t changes = context.changes.size();
+        const std::size_t values = context.written_values.size();
         connection.exec("SAVEPOINT group_put");
         try {
           translated(job->where, [&] { job->write(context); });
@@ -413,6 +448,7 @@ void Writer::commit_batch(std::span<GroupCommit::Job* const> batch) noexcept {
           context.usage = usage;
           context.written.resize(written);
           context.changes.resize(changes);
+          context.written_values.resize(values);
           job->error = std::current_exception();
         }
       }
@@ -452,6 +488,7 @@ std::vector<Meta> Writer::put_many(std::span<const PutRequest> batch) {
           make_meta(size, prepared[current].etag, request.options, from_nanos(context.now)));
       write_entry(context, request.ns, request.key, prepared[current], metas.back(), chunk_size,
                   request.options, where());
+      context.wrote(request.ns, request.key, request.value, metas.back());
     }
     current = batch.size() - 1;  // a failure at commit names the last request
     return metas;
@@ -524,8 +561,10 @@ Meta Writer::put_stream(std::string_view ns, std::string_view key, std::istream&
 }
 
 void Writer::erase(std::string_view ns, std::string_view key) {
-  transact(db_->where("erase", ns, key),
-           [&](WriteContext& context) { delete_entry(context, ns, key); });
+  transact(db_->where("erase", ns, key), [&](WriteContext& context) {
+    delete_entry(context, ns, key);
+    context.erased(ns, key);
+  });
 }
 
 void Writer::erase_namespace(std::string_view ns) {

@@ -91,6 +91,14 @@ class Writer {
   // whole (its commit, its eviction, an error that ended it).
   void commit_batch(std::span<GroupCommit::Job* const> batch) noexcept;
 
+  // After a commit: lets the memory tier keep what the transaction wrote
+  // (its values and erased keys), so that this process's gets after its
+  // own puts are not reads of the file. `logged_through` is the sequence
+  // number of the transaction's last change in the ChangeLog (0: none): the
+  // tier keeps nothing that a later change may concern (MemoryTier::insert).
+  void keep_written(std::span<const WriteContext::Written> written,
+                    std::uint64_t logged_through) noexcept;
+
   // Evicts down to the low watermark in batches; what it removed.
   SqliteStore::TrimReport trim_to_low_watermark(std::string_view operation);
 

@@ -58,6 +58,18 @@ T* shared_memory(std::size_t count) {
   return new (memory) T[count]();
 }
 
+// Runs `change` on a store of `file` that a child process opens, and
+// waits for it.
+template <typename Change>
+void in_other_process(const fs::path& file, Change change) {
+  const pid_t pid = in_child([&] {
+    SqliteStore writer({.path = file});
+    change(writer);
+    return 0;
+  });
+  REQUIRE(wait_child(pid) == 0);
+}
+
 std::string key_of(std::size_t i) { return "k" + std::to_string(i); }
 
 std::uint64_t tier_hits(SqliteStore& store) {
@@ -129,14 +141,7 @@ TEST_CASE("erases, namespace erases, expiry and eviction by another process are 
   const test::TempDir dir;
   const fs::path file = dir / "changes.db";
   SqliteStore reader({.path = file});
-  const auto run_elsewhere = [&](auto change) {
-    const pid_t pid = in_child([&] {
-      SqliteStore writer({.path = file});
-      change(writer);
-      return 0;
-    });
-    REQUIRE(wait_child(pid) == 0);
-  };
+  const auto run_elsewhere = [&](auto change) { in_other_process(file, change); };
   const auto cache = [&](std::string_view ns, std::string_view key) {
     REQUIRE(reader.get(ns, key).has_value());
     const std::uint64_t before = tier_hits(reader);
@@ -235,6 +240,79 @@ TEST_CASE("threads of one process: a get after another thread's put returned see
   for (auto& reader : readers) reader.join();
   CHECK(stale == 0);
   CHECK(tier_hits(store) > 0);
+}
+
+TEST_CASE("a put leaves its value in memory, an erase its absence: the next get reads no file",
+          "[sqlite][tier]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "own.db";
+  SqliteStore store({.path = file});
+  const auto served_from_memory = [&](std::string_view key) {
+    const std::uint64_t before = tier_hits(store);
+    auto blob = store.get("ns", key);
+    CHECK(tier_hits(store) == before + 1);
+    return blob;
+  };
+  const Meta put = store.put("ns", "k", std::string_view("value"),
+                             {.content_type = "text/plain",
+                              .expires_at = std::chrono::system_clock::now() + 1h,
+                              .metadata = {{"a", "1"}}});
+  const auto kept = served_from_memory("k");
+  REQUIRE(kept);
+  CHECK(kept->text() == "value");
+  CHECK(kept->meta == put);
+  // What memory serves is what the file holds, to the nanosecond.
+  SqliteStore from_file({.path = file, .memory_cache_bytes = 0});
+  CHECK(from_file.get("ns", "k")->meta == kept->meta);
+
+  const std::string a = "first of many";
+  const std::string b = "second of many";
+  const std::vector<Meta> many = store.put_many(
+      std::vector<PutRequest>{{.ns = "ns", .key = "m1", .value = as_bytes(a), .options = {}},
+                              {.ns = "ns", .key = "m2", .value = as_bytes(b), .options = {}}});
+  CHECK(served_from_memory("m1")->meta == many.at(0));
+  CHECK(served_from_memory("m2")->text() == b);
+
+  store.erase("ns", "k");
+  CHECK_FALSE(served_from_memory("k").has_value());
+
+  // Too big for the tier: read from the file, as before.
+  store.put("ns", "big", Bytes(detail::Tuning{}.memory_tier_max_value + 1));
+  const std::uint64_t before = tier_hits(store);
+  CHECK(store.get("ns", "big").has_value());
+  CHECK(tier_hits(store) == before);
+}
+
+TEST_CASE("a put that fails leaves the committed value in memory, not its own", "[sqlite][tier]") {
+  const test::TempDir dir;
+  SqliteStore store({.path = dir / "failed.db"});
+  const Meta old = store.put("ns", "k", std::string_view("old"));
+  CHECK_THROWS_AS(store.put("ns", "k", std::string_view("new"), {.if_match = ""}), Error);
+  CHECK_THROWS_AS(store.put("ns", "k", std::string_view("new"), {.if_match = std::string(64, 'f')}),
+                  Error);
+  const auto blob = store.get("ns", "k");
+  REQUIRE(blob);
+  CHECK(blob->text() == "old");
+  CHECK(blob->meta == old);
+}
+
+TEST_CASE("what a put left in memory gives way to another process's later write",
+          "[sqlite][tier][process]") {
+  const test::TempDir dir;
+  const fs::path file = dir / "later.db";
+  SqliteStore store({.path = file});
+  const auto elsewhere = [&](auto change) { in_other_process(file, change); };
+  store.put("ns", "k", std::string_view("mine"));
+  REQUIRE(store.get("ns", "k")->text() == "mine");
+  elsewhere([](SqliteStore& writer) { writer.put("ns", "k", std::string_view("theirs")); });
+  CHECK(store.get("ns", "k")->text() == "theirs");
+  store.erase("ns", "k");
+  REQUIRE_FALSE(store.get("ns", "k").has_value());
+  elsewhere([](SqliteStore& writer) { writer.put("ns", "k", std::string_view("again")); });
+  CHECK(store.get("ns", "k")->text() == "again");
+  store.put("ns", "k", std::string_view("last"));
+  elsewhere([](SqliteStore& writer) { writer.erase("ns", "k"); });
+  CHECK_FALSE(store.get("ns", "k").has_value());
 }
 
 TEST_CASE("a store with memory_cache_bytes = 0 keeps nothing in memory", "[sqlite][tier]") {
