@@ -117,9 +117,9 @@ struct BLOBCACHE_EXPORT SqliteOptions {
   // in the file at open (as set_limits() does), so every process that opens
   // it honours the same limits; not allowed with read_only.
   std::optional<Limits> limits;
-  // Bytes of recently read values (with their metadata, and keys found
-  // absent) the store keeps in memory, so that gets of them read nothing
-  // from the file; 0: none. Values over 256 KiB (or 1/16 of this) are never
+  // Bytes of recently read or written values (with their metadata, and
+  // keys found absent or erased) the store keeps in memory, so that gets of
+  // them read nothing from the file; 0: none. Values over 256 KiB (or 1/16 of this) are never
   // kept. Exact across threads and processes: every write of every process
   // logs the keys it changes in "<path>-changes" (a small file beside the
   // database, like -wal and -shm) before it commits, and a get consults
