@@ -156,6 +156,10 @@ struct BLOBCACHE_EXPORT SqliteOptions {
 // while mapped; open() never maps, nor does a read-only store opened
 // immutable, see read_only): so never truncate a live store's file by
 // other means, which would end the process with SIGBUS instead of an error.
+//
+// erase_expired() costs O(entries it removes) with ttl == 0 (an index of
+// expiries), and with a ttl reads every entry row of the namespace: no index
+// of ages is kept, so that puts write less (docs/design.md, "Schema").
 class BLOBCACHE_EXPORT SqliteStore final : public Store {
  public:
   // Opens (creating when missing, unless read_only) the file at

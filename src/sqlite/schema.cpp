@@ -26,7 +26,8 @@ namespace {
 // Indexes:
 //   entries_by_name   every lookup, list (ordered by key) and erase_namespace
 //   entries_by_expiry erase_expired on explicit expiry: only rows that have one
-//   entries_by_age    erase_expired on ttl: only rows without an explicit expiry
+//   entries_by_age    erase_expired on ttl: only rows without an explicit
+//                     expiry (dropped by version 5, below)
 // The trigger deletes an entry's chunks in the statement that deletes it.
 constexpr const char* kEntriesV1 = R"sql(
 CREATE TABLE IF NOT EXISTS entries (
@@ -137,6 +138,13 @@ std::string migration_v3_to_v4() {
          std::to_string(static_cast<int>(EvictionPolicy::least_recently_used));
 }
 
+// Version 5 drops entries_by_age: every put of an entry without an
+// expiry wrote one of its pages, and every replace two (updated_at moves
+// the entry to the index's end), for the sake of erase_expired with a ttl,
+// which now reads the namespace's entries through entries_by_name instead
+// (docs/design.md, "Schema"; docs/performance.md, tenth session).
+constexpr const char* kMigrateV4ToV5 = "DROP INDEX IF EXISTS entries_by_age";
+
 std::int64_t pragma_int(Connection& connection, const char* name) {
   return connection.db().execAndGet(std::string("PRAGMA ") + name).getInt64();
 }
@@ -162,6 +170,7 @@ void create_v2(Connection& connection) {
 
 void migrate_v2_to_v3(Connection& connection) { connection.db().exec(kAddV3); }
 void migrate_v3_to_v4(Connection& connection) { connection.db().exec(migration_v3_to_v4()); }
+void migrate_v4_to_v5(Connection& connection) { connection.db().exec(kMigrateV4ToV5); }
 
 void migrate_v1_to_v2(Connection& connection, const std::string& file) {
   auto& db = connection.db();
@@ -234,6 +243,7 @@ void prepare_schema(Connection& connection, int page_size) {
   // From version 2 on, one step per version, in order.
   if (version < 3) migrate_v2_to_v3(connection);
   if (version < 4) migrate_v3_to_v4(connection);
+  if (version < 5) migrate_v4_to_v5(connection);
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   transaction.commit();

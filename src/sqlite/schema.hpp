@@ -10,7 +10,7 @@ namespace blobcache::detail {
 // PRAGMA user_version of the schema this code writes. NEVER change what a
 // released version means: files on disk depend on it. A new layout is a new
 // version with a migration step.
-inline constexpr std::int64_t kSchemaVersion = 4;
+inline constexpr std::int64_t kSchemaVersion = 5;
 // PRAGMA auto_vacuum of the files this code creates (INCREMENTAL). Files
 // made before it have 0 (NONE) until compact() converts them.
 inline constexpr int kIncrementalVacuum = 2;

@@ -222,11 +222,11 @@ std::filesystem::path copy_of_fixture(const test::TempDir& dir, const std::strin
 }
 
 TEST_CASE(
-    "files written by the version 1, 2 and 3 libraries migrate at open, every entry intact, "
+    "files written by the version 1, 2, 3 and 4 libraries migrate at open, every entry intact, "
     "their accounting equal to a recount",
     "[sqlite][schema][migration]") {
   using namespace std::chrono_literals;
-  const int old_version = GENERATE(1, 2, 3);
+  const int old_version = GENERATE(1, 2, 3, 4);
   const std::string version = "schema-v" + std::to_string(old_version);
   INFO(version);
   const test::TempDir dir;
@@ -236,8 +236,23 @@ TEST_CASE(
     // Written with limits (least_recently_stored), which version 3 kept in used_at.
     CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 7);
   }
+  const auto schema_has = [&](const char* name) {
+    return integer_of(file, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") +
+                                name + "'") == 1;
+  };
+  CHECK(schema_has("entries_by_age"));
+  constexpr std::int64_t kReadmeUsedAt = 1796288072597579961;  // schema-v4.db's one access
   SqliteStore store({.path = file});
   CHECK(integer_of(file, "PRAGMA user_version") == detail::kSchemaVersion);
+  // Version 5 writes no index of ages; the others stay.
+  CHECK_FALSE(schema_has("entries_by_age"));
+  CHECK(schema_has("entries_by_name"));
+  CHECK(schema_has("entries_by_expiry"));
+  if (old_version == 4) {
+    // Written with least_recently_used limits: the eviction order stays as it was.
+    CHECK(integer_of(file, "SELECT used_at FROM entries WHERE key = 'readme'") == kReadmeUsedAt);
+    CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 7);
+  }
   const TimePoint written = TimePoint{} + 1'700'000'000'123'456'789ns;  // the fixture's clock
   for (const FixtureEntry& expected : fixture_entries()) {
     INFO(expected.ns << "/" << expected.key);
@@ -265,12 +280,20 @@ TEST_CASE(
   CHECK(stats.namespaces[1].entries == 2);
   CHECK_NOTHROW(store.check());  // includes the accounting against a recount
   CHECK(store.verify().ok());
-  // Version 4 orders least_recently_stored by rowid: used_at is gone.
-  CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 0);
+  if (old_version < 4) {
+    // Version 4 orders least_recently_stored by rowid: used_at is gone.
+    CHECK(integer_of(file, "SELECT count(*) FROM entries WHERE used_at IS NOT NULL") == 0);
+  }
   if (old_version == 3) {
     // The limits, and the counters, the version 3 library kept.
     CHECK(store.limits() == Limits{.max_bytes = 100 << 20, .max_entries = 100});
     CHECK(stats.hits == 8);  // the fixture's one read, and the seven above
+  }
+  if (old_version == 4) {
+    CHECK(store.limits() == Limits{.max_bytes = 100 << 20,
+                                   .max_entries = 100,
+                                   .eviction = EvictionPolicy::least_recently_used});
+    CHECK(stats.hits == 8);
   }
   // Expiry still works on migrated entries, and counts.
   CHECK(store.erase_expired("docs", TimePoint{} + 1'700'000'000'000'000'000ns, 0ns) == 1);
@@ -284,13 +307,18 @@ TEST_CASE(
     CHECK(store.get("docs", "later").has_value());
     CHECK_NOTHROW(store.check());
   }
+  // Expiry by age reads the namespace without the dropped index: its two
+  // entries, without an expiry, were written in 2023.
+  CHECK(store.erase_expired("media/video", TimePoint{} + 1'800'000'000'000'000'000ns, 1h) == 2);
+  CHECK_FALSE(store.get("media/video", "streamed").has_value());
+  CHECK_NOTHROW(store.check());
 }
 
 TEST_CASE(
     "compact() converts a file of an earlier version to incremental auto_vacuum, every entry "
     "intact",
     "[sqlite][schema][migration][compact]") {
-  const int old_version = GENERATE(1, 2, 3);
+  const int old_version = GENERATE(1, 2, 3);  // version 4 files are created incremental
   const std::string version = "schema-v" + std::to_string(old_version);
   INFO(version);
   const test::TempDir dir;
@@ -343,6 +371,8 @@ TEST_CASE("a new file has its usage, limits and leases tables and the partial ev
     CHECK(integer_of(file, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + name +
                                "'") == 1);
   }
+  // Version 5: no index of ages (each put of an entry without an expiry wrote a page of it).
+  CHECK(integer_of(file, "SELECT count(*) FROM sqlite_schema WHERE name = 'entries_by_age'") == 0);
   CHECK(integer_of(file, "SELECT count(*) FROM usage WHERE ns = ''") == 1);
   CHECK(integer_of(file, "SELECT max_bytes + max_entries + eviction FROM limits") == 0);
 }
