@@ -8,6 +8,10 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <signal.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
@@ -312,6 +316,48 @@ TEST_CASE(
   CHECK(store.erase_expired("media/video", TimePoint{} + 1'800'000'000'000'000'000ns, 1h) == 2);
   CHECK_FALSE(store.get("media/video", "streamed").has_value());
   CHECK_NOTHROW(store.check());
+}
+
+// A migration runs inside the open's write transaction: a process killed in
+// the middle of it leaves the old version or the new one, never a mix.
+TEST_CASE("a process SIGKILLed while it migrates a file leaves it whole, old or new",
+          "[sqlite][schema][migration][process]") {
+  std::mt19937 random(7);
+  int migrated = 0;
+  for (int round = 0; round < 12; ++round) {
+    INFO("round " << round);
+    const test::TempDir dir;
+    const auto file = copy_of_fixture(dir, "schema-v4");
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      try {
+        SqliteStore store({.path = file});
+      } catch (...) {
+        std::_Exit(1);
+      }
+      std::_Exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 4000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
+    const std::int64_t version = integer_of(file, "PRAGMA user_version");
+    CHECK((version == 4 || version == detail::kSchemaVersion));
+    if (version == detail::kSchemaVersion) ++migrated;
+    SqliteStore store({.path = file});
+    for (const FixtureEntry& expected : fixture_entries()) {
+      INFO(expected.ns << "/" << expected.key);
+      const auto blob = store.get(expected.ns, expected.key);
+      REQUIRE(blob.has_value());
+      CHECK(blob->data == expected.value);
+    }
+    CHECK(store.stats().entries == 7);
+    CHECK_NOTHROW(store.check());
+  }
+  INFO("migrated before the kill in " << migrated << " rounds of 12");
+  SUCCEED();
 }
 
 TEST_CASE(
