@@ -61,9 +61,6 @@ class Connection {
   // Sends everything queued and reads the next reply. Error replies are
   // returned, not thrown (the caller knows what they mean).
   ReplyPtr read(const Where& where);
-  // Sends everything queued without waiting for a reply, so the server
-  // works on it while the caller does something else (read() sends too).
-  void flush(const Where& where);
   // append + read.
   ReplyPtr command(std::initializer_list<std::string_view> args, const Where& where);
 
@@ -87,6 +84,8 @@ class Connection {
 
  private:
   void connect(const ConnectionSettings& settings, const Where& where);
+  // Sends everything queued.
+  void flush(const Where& where);
   [[noreturn]] void fail(const Where& where, std::string_view cause);
 
   // A member, so that a constructor that throws still frees it.

@@ -63,9 +63,8 @@ struct Pending {
   std::string chunk0;   // the one chunk, framed, when not staged
 };
 
-// Everything but the value's chunks and its etag (load()).
 Pending prepare(Impl& impl, std::string_view ns, std::string_view key, const PutOptions& opts,
-                std::int64_t size) {
+                std::int64_t size, std::string etag) {
   Pending pending{.ns = ns,
                   .key = key,
                   .condition = opts.if_match ? *opts.if_match : std::string("*"),
@@ -76,7 +75,7 @@ Pending prepare(Impl& impl, std::string_view ns, std::string_view key, const Put
   pending.stored.meta = Meta{.size = size,
                              .updated_at = impl.clock().now(),
                              .expires_at = opts.expires_at,
-                             .etag = {},
+                             .etag = std::move(etag),
                              .content_type = opts.content_type,
                              .metadata = opts.metadata};
   pending.stored.generation = impl.new_generation();
@@ -94,10 +93,9 @@ void read_due(Connection& connection, std::size_t keep, std::string& failure, co
 }
 
 // Writes chunk `seq` of a put into its staging hash, renewing the hash's
-// TTL (a put that dies leaves nothing behind for long), and sends it at
-// once: the caller hashes the chunk while the server stores it. A few
-// chunks stay in flight: the publish script is queued behind the last ones
-// and reads their replies (publish()).
+// TTL (a put that dies leaves nothing behind for long). A few chunks stay
+// in flight: the publish script is queued behind the last ones and reads
+// their replies (publish()).
 void stage(Impl& impl, Connection& connection, Pending& pending, std::int64_t seq, BytesView data,
            const Where& where) {
   const std::string key = impl.layout().temp(pending.generation);
@@ -105,7 +103,6 @@ void stage(Impl& impl, Connection& connection, Pending& pending, std::int64_t se
   connection.append({"HSET", key, std::to_string(seq), framed});
   connection.append({"PEXPIRE", key, std::to_string(Impl::kStagingTtl.count())});
   pending.staged = true;
-  connection.flush(where);
   std::string failure;
   read_due(connection, 2 * kChunksInFlight, failure, where);
   if (!failure.empty()) {
@@ -116,25 +113,18 @@ void stage(Impl& impl, Connection& connection, Pending& pending, std::int64_t se
 
 // Stages `value` when it needs more than one chunk or is large (a Lua
 // argument of 64 KiB costs the server ~100 us more than an HSET of it), else
-// frames it for the publish script to carry; sets its etag. A staged
-// chunk is hashed after it is sent, while the server stores it (SHA-256
-// of 64 KiB takes about as long as the server's HSET of it).
+// frames it for the publish script to carry.
 void load(Impl& impl, Connection& connection, Pending& pending, BytesView value,
           const Where& where) {
   if (value.size() <= kInlineMax) {
     if (!value.empty()) pending.chunk0 = frame_chunk(value, pending.stored.generation, 0);
-    pending.stored.meta.etag = detail::Sha256::hex_of(value);
     return;
   }
-  detail::Sha256 hash;
   for (std::int64_t seq = 0; seq < pending.stored.chunks(); ++seq) {
     const std::size_t start = static_cast<std::size_t>(seq) * kChunkSize;
-    const BytesView chunk =
-        value.subspan(start, std::min<std::size_t>(kChunkSize, value.size() - start));
-    stage(impl, connection, pending, seq, chunk, where);
-    hash.update(chunk);
+    stage(impl, connection, pending, seq,
+          value.subspan(start, std::min<std::size_t>(kChunkSize, value.size() - start)), where);
   }
-  pending.stored.meta.etag = hash.finish_hex();
 }
 
 // Best effort: staging hashes of puts that failed (their TTL removes what
@@ -406,8 +396,9 @@ std::unique_ptr<BlobReader> RedisStore::do_open(std::string_view ns, std::string
 Meta RedisStore::do_put(std::string_view ns, std::string_view key, BytesView value,
                         const PutOptions& opts) {
   const Where where{.operation = "put", .server = impl_->server(), .ns = ns, .key = key};
-  std::array<Pending, 1> pending = {
-      prepare(*impl_, ns, key, opts, static_cast<std::int64_t>(value.size()))};
+  std::array<Pending, 1> pending = {prepare(*impl_, ns, key, opts,
+                                            static_cast<std::int64_t>(value.size()),
+                                            detail::Sha256::hex_of(value))};
   auto lease = impl_->connection(where);
   try {
     load(*impl_, *lease, pending[0], value, where);
@@ -425,7 +416,8 @@ std::vector<Meta> RedisStore::do_put_many(std::span<const PutRequest> batch) {
   pendings.reserve(batch.size());
   for (const PutRequest& request : batch) {
     pendings.push_back(prepare(*impl_, request.ns, request.key, request.options,
-                               static_cast<std::int64_t>(request.value.size())));
+                               static_cast<std::int64_t>(request.value.size()),
+                               detail::Sha256::hex_of(request.value)));
   }
   auto lease = impl_->connection(where);
   try {
@@ -448,7 +440,7 @@ Meta RedisStore::do_put_stream(std::string_view ns, std::string_view key, std::i
   const Where where{.operation = "put_stream", .server = impl_->server(), .ns = ns, .key = key};
   const std::string what = detail::describe_entry("put_stream", ns, key);
   // The size and etag are known at the end; prepare() fills in the rest.
-  std::array<Pending, 1> pending = {prepare(*impl_, ns, key, opts, 0)};
+  std::array<Pending, 1> pending = {prepare(*impl_, ns, key, opts, 0, {})};
   Pending& put = pending[0];
   auto lease = impl_->connection(where);
   Bytes buffer(kChunkSize);
@@ -458,15 +450,14 @@ Meta RedisStore::do_put_stream(std::string_view ns, std::string_view key, std::i
       if (stop.stop_requested()) detail::throw_error(Errc::cancelled, what + ": cancelled");
       const std::size_t n = detail::read_chunk(in, buffer, what);
       const BytesView chunk(buffer.data(), n);
+      hash.update(chunk);
       put.stored.meta.size += static_cast<std::int64_t>(n);
       if (seq == 0 && n <= kInlineMax) {  // the whole value rides with the publish
-        hash.update(chunk);
         if (n > 0) put.chunk0 = frame_chunk(chunk, put.stored.generation, 0);
         break;
       }
       if (n == 0) break;  // the stream ended on a chunk boundary
       stage(*impl_, *lease, put, seq, chunk, where);
-      hash.update(chunk);  // while the server stores it
       if (n < kChunkSize) break;
     }
   } catch (...) {
