@@ -163,28 +163,27 @@ void publish(Impl& impl, Connection& connection, std::span<Pending> pendings,
              std::string_view operation, const Where& where) {
   // The strings the arguments view; sized first, so they never move.
   struct Fields {
-    std::string m, size, x_ms, x_sortable, u_ms, u_sortable, chunks;
+    std::string m, size, ms, sortable, chunks;
   };
   std::vector<Fields> fields(pendings.size());
   const std::string count = std::to_string(pendings.size());
   std::vector<std::string_view> args = {count};
-  args.reserve(1 + 14 * pendings.size());
+  args.reserve(1 + 12 * pendings.size());
   for (std::size_t j = 0; j < pendings.size(); ++j) {
     const Pending& pending = pendings[j];
     const Meta& meta = pending.stored.meta;
     Fields& f = fields[j];
     f.m = encode_meta(pending.stored);
     f.size = std::to_string(meta.size);
-    if (meta.expires_at) {
-      f.x_ms = score_millis(*meta.expires_at);
-      f.x_sortable = sortable_time(*meta.expires_at);
-    }
-    f.u_ms = score_millis(meta.updated_at);
-    f.u_sortable = sortable_time(meta.updated_at);
+    // The time the entry's time index sorts it by: expires_at, or updated_at
+    // for an entry without one.
+    const TimePoint time = meta.expires_at ? *meta.expires_at : meta.updated_at;
+    f.ms = score_millis(time);
+    f.sortable = sortable_time(time);
     f.chunks = std::to_string(pending.stored.chunks());
-    args.insert(args.end(), {pending.ns, pending.key, pending.condition, pending.generation, f.m,
-                             meta.etag, f.size, f.x_ms, f.x_sortable, f.u_ms, f.u_sortable,
-                             f.chunks, pending.staged ? "1" : "0", pending.chunk0});
+    args.insert(args.end(),
+                {pending.ns, pending.key, pending.condition, pending.generation, f.m, meta.etag,
+                 f.size, meta.expires_at ? "x" : "u", f.ms, f.sortable, f.chunks, pending.chunk0});
   }
   // Queued behind the staged chunks still in flight: one round trip.
   ReplyPtr reply;

@@ -17,12 +17,12 @@ constexpr std::string_view kMayRunFull = "#!lua flags=allow-oom\n";
 constexpr std::string_view kDenyWhenFull = "#!lua\n";
 
 // Shared by every script. Sizes and amounts stay strings: Lua numbers are
-// doubles, and redis.call would format big ones as 1.2e+15.
+// doubles, and redis.call would format big ones as 1.2e+15. B, PIN_TTL and
+// GRACE are declared before it (kScriptCommon, kLibraryCommon).
 constexpr std::string_view kPrelude = R"lua(
-local B, PIN_TTL, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3])
 -- The namespace's totals live in its index, as two members no key can be
 -- (names hold no NUL): an eviction of the index takes them along.
-local ENTRIES, BYTES = string.char(0) .. 'entries', string.char(0) .. 'bytes'
+local ENTRIES, BYTES = '\0entries', '\0bytes'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -115,29 +115,36 @@ end
 return 1
 )lua";
 
-// ARGV[4] N, then 14 fields per entry: ns, key, condition ("*": none, "":
-// absent, else the etag it must have), generation, m, etag, size,
-// expires_at ms ("" without), expires_at sortable, updated_at ms,
-// updated_at sortable, chunks, staged ("1": its chunks wait in t:<gen>),
-// chunk 0 (when not staged). First every check (nothing is written when
-// one fails), then every write. The writes that can meet a key of another
-// type (the time indexes, the namespace set) come before the entry's own,
-// so such a key fails the put before anything of the old entry is gone.
+// ARGV[4] N, then 12 fields per entry: ns, key, condition ("*": none, "":
+// absent, else the etag it must have), generation, m, etag, size, time
+// kind ("x": expires_at, "u": updated_at, for an entry without one), that
+// time in ms, that time sortable, chunks, chunk 0 (empty when the chunks
+// wait in t:<gen>, or the value is empty). First every check (nothing is
+// written when one fails), then every write. The writes that can meet a
+// key of another type (the time indexes, the namespace set) come before
+// the entry's own, so such a key fails the put before anything of the old
+// entry is gone. The namespace's totals are read with the entry's size and
+// written with its index member: one ZADD instead of one per total.
 constexpr std::string_view kPublish = R"lua(
-local N, F = tonumber(ARGV[4]), 14
+local N, F = tonumber(ARGV[4]), 12
 local function arg(j, f) return ARGV[4 + (j - 1) * F + f] end
+local function staged(j) return arg(j, 12) == '' and arg(j, 11) ~= '0' end
 local old = {}  -- per entry: what it replaces (size, etag, gen, expiring, chunks, known ns)
 local current = {}  -- entry key -> its etag as this batch leaves it (false: none)
+local totals = {}  -- ns -> {entries, bytes} as this batch leaves them (false: read again)
 for j = 1, N do
   local ns, key, cond = arg(j, 1), arg(j, 2), arg(j, 3)
   local e, i = entry_key(ns, key), B .. 'i:' .. ns
-  local indexed = redis.call('ZMSCORE', i, key, ENTRIES)
+  local indexed = redis.call('ZMSCORE', i, key, ENTRIES, BYTES)
   local h = redis.call('HMGET', e, 't', 'g', 'x', 'n')
   local o = {size = indexed[1], etag = h[1], gen = h[2], expiring = h[3] ~= false,
              chunks = tonumber(h[4] or '0') or 0, known = indexed[2] ~= false}
+  if not totals[ns] then
+    totals[ns] = {tonumber(indexed[2] or '0'), tonumber(indexed[3] or '0')}
+  end
   if o.size and not o.gen then  -- indexed, but Redis removed the hash
     prune(ns, key, o.size)
-    o.size = false
+    o.size, totals[ns] = false, false
   end
   if not o.gen then o.etag = false end  -- the hash is what a get sees
   old[j] = o
@@ -148,7 +155,7 @@ for j = 1, N do
   end
   -- Staged chunks Redis evicted (or expired) in part or whole, even if a
   -- later chunk's write made the hash again: never published.
-  if arg(j, 13) == '1' and redis.call('HLEN', B .. 't:' .. arg(j, 4)) ~= tonumber(arg(j, 12)) then
+  if staged(j) and redis.call('HLEN', B .. 't:' .. arg(j, 4)) ~= tonumber(arg(j, 11)) then
     return {'STAGING', j}
   end
   current[e] = arg(j, 6)
@@ -165,54 +172,51 @@ for j = 1, N do
   end
   o.known = o.known or listed[ns]
   written[e], listed[ns] = true, true
-  local x_ms, chunks, staged = arg(j, 8), arg(j, 12), arg(j, 13) == '1'
-  if x_ms ~= '' then
-    redis.call('ZADD', B .. 'x:' .. ns, x_ms, key)
-    if o.size and not o.expiring then redis.call('ZREM', B .. 'u:' .. ns, key) end
-  else
-    redis.call('ZADD', B .. 'u:' .. ns, arg(j, 10), key)
-    if o.size and o.expiring then redis.call('ZREM', B .. 'x:' .. ns, key) end
+  local kind, ms, chunks, chunk0 = arg(j, 8), arg(j, 9), arg(j, 11), arg(j, 12)
+  local expiring = kind == 'x'
+  redis.call('ZADD', B .. kind .. ':' .. ns, ms, key)
+  if o.size and o.expiring ~= expiring then
+    redis.call('ZREM', B .. (expiring and 'u:' or 'x:') .. ns, key)
   end
   if not o.known then redis.call('SADD', B .. 'n', ns) end
-  if not o.size then
-    redis.call('ZADD', i, size, key)
-    redis.call('ZINCRBY', i, '1', ENTRIES)
-    add(i, BYTES, size)
-  elseif o.size ~= size then
-    redis.call('ZADD', i, size, key)
-    redis.call('ZINCRBY', i, string.format('%.0f', tonumber(size) - tonumber(o.size)), BYTES)
+  local t = totals[ns]
+  if not t then
+    local r = redis.call('ZMSCORE', i, ENTRIES, BYTES)
+    t = {tonumber(r[1] or '0'), tonumber(r[2] or '0')}
+    totals[ns] = t
   end
-  local fields = {'m', arg(j, 5), 'g', gen, 't', arg(j, 6), 's', size, 'n', chunks}
-  if x_ms ~= '' then
-    fields[#fields + 1], fields[#fields + 2] = 'x', arg(j, 9)
-  else
-    fields[#fields + 1], fields[#fields + 2] = 'u', arg(j, 11)
+  if o.size ~= size then
+    if not o.size then t[1] = t[1] + 1 end
+    t[2] = t[2] + tonumber(size) - tonumber(o.size or '0')
+    redis.call('ZADD', i, size, key, string.format('%.0f', t[1]), ENTRIES,
+               string.format('%.0f', t[2]), BYTES)
   end
-  if staged then
+  local fields = {'m', arg(j, 5), 'g', gen, 't', arg(j, 6), 's', size, 'n', chunks, kind, arg(j, 10)}
+  if staged(j) then
     if o.gen then retire(e, o.gen) end
     redis.call('RENAME', B .. 't:' .. gen, e)
     redis.call('PERSIST', e)
   else
-    if chunks ~= '0' then fields[#fields + 1], fields[#fields + 2] = '0', arg(j, 14) end
+    if chunks ~= '0' then fields[#fields + 1], fields[#fields + 2] = '0', chunk0 end
     if o.gen and o.chunks > 1 then
       retire(e, o.gen)  -- readers may have pinned it
     elseif o.gen then
       -- One chunk at most, old and new (never pinned): overwritten in place,
       -- minus what the new one lacks.
       local stale = {}
-      if o.expiring and x_ms == '' then stale[#stale + 1] = 'x' end
-      if not o.expiring and x_ms ~= '' then stale[#stale + 1] = 'u' end
+      if o.expiring and not expiring then stale[#stale + 1] = 'x' end
+      if not o.expiring and expiring then stale[#stale + 1] = 'u' end
       if o.chunks == 1 and chunks == '0' then stale[#stale + 1] = '0' end
       if #stale > 0 then redis.call('HDEL', e, unpack(stale)) end
-      if o.expiring and x_ms == '' then redis.call('PERSIST', e) end
+      if o.expiring and not expiring then redis.call('PERSIST', e) end
     else
       redis.call('UNLINK', e)  -- a hash without a generation is not ours
     end
   end
   redis.call('HSET', e, unpack(fields))
-  if x_ms ~= '' then
+  if expiring then
     now = now or now_ms()
-    redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(x_ms), now) + GRACE))
+    redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(ms), now) + GRACE))
   end
 end
 return {'OK'}
@@ -361,38 +365,78 @@ std::string sha1_hex(std::string_view text) {
   return hex;
 }
 
+// The scripts' own first line: the common arguments. In the library they
+// are the library's locals instead, set by each function as it starts (the
+// server runs one function at a time).
+constexpr std::string_view kScriptCommon =
+    "local B, PIN_TTL, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3])\n";
+constexpr std::string_view kLibraryCommon = "local B, PIN_TTL, GRACE\n";
+
+struct Part {
+  std::string_view name;  // of its function, after the library's name
+  bool may_run_full;      // allow-oom (see kMayRunFull)
+  std::string_view body;
+};
+
+// In the order of enum Script.
+constexpr std::array<Part, 12> kParts = {{
+    {"pin", true, kPin},
+    {"read_chunks", true, kReadChunks},
+    {"unpin", true, kUnpin},
+    {"publish", false, kPublish},
+    {"erase", true, kErase},
+    {"erase_namespace_begin", true, kEraseNamespaceBegin},
+    {"erase_namespace_batch", true, kEraseNamespaceBatch},
+    {"expire_batch", true, kExpireBatch},
+    {"prune", true, kPrune},
+    {"reset_stats", true, kResetStats},
+    {"acquire_lease", false, kAcquireLease},
+    {"release_lease", true, kReleaseLease},
+}};
+
 struct Sources {
-  std::array<std::string, 12> bodies;
-  std::array<ScriptSource, 12> scripts;
+  std::array<std::string, kParts.size()> bodies;
+  std::array<ScriptSource, kParts.size()> scripts;
+  std::string library;
 
   Sources() {
-    const std::array<std::pair<std::string_view, std::string_view>, 12> parts = {{
-        {kMayRunFull, kPin},
-        {kMayRunFull, kReadChunks},
-        {kMayRunFull, kUnpin},
-        {kDenyWhenFull, kPublish},
-        {kMayRunFull, kErase},
-        {kMayRunFull, kEraseNamespaceBegin},
-        {kMayRunFull, kEraseNamespaceBatch},
-        {kMayRunFull, kExpireBatch},
-        {kMayRunFull, kPrune},
-        {kMayRunFull, kResetStats},
-        {kDenyWhenFull, kAcquireLease},
-        {kMayRunFull, kReleaseLease},
-    }};
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      bodies.at(i) =
-          std::string(parts.at(i).first) + std::string(kPrelude) + std::string(parts.at(i).second);
-      scripts.at(i) = {bodies.at(i), sha1_hex(bodies.at(i))};
+    const std::string prelude(kPrelude);
+    std::string code = std::string(kLibraryCommon) + prelude;
+    for (const Part& part : kParts) {
+      code += "local function op_" + std::string(part.name) + "(ARGV)\n" + std::string(part.body) +
+              "end\n";
+    }
+    // Named by its code: a store of another version on the same server
+    // loads its own library beside this one instead of replacing it.
+    const std::string name = "blobcache_" + sha1_hex(code).substr(0, 16);
+    library = "#!lua name=" + name + "\n" + code;
+    for (std::size_t i = 0; i < kParts.size(); ++i) {
+      const Part& part = kParts.at(i);
+      bodies.at(i) = std::string(part.may_run_full ? kMayRunFull : kDenyWhenFull) +
+                     std::string(kScriptCommon) + prelude + std::string(part.body);
+      const std::string function = name + "_" + std::string(part.name);
+      library += "redis.register_function{function_name = '" + function +
+                 "', callback = function(_, args)\n"
+                 "  B, PIN_TTL, GRACE = args[1], args[2], tonumber(args[3])\n"
+                 "  return op_" +
+                 std::string(part.name) + "(args)\nend" +
+                 (part.may_run_full ? ", flags = {'allow-oom'}}\n" : "}\n");
+      scripts.at(i) = {bodies.at(i), sha1_hex(bodies.at(i)), function};
     }
   }
 };
 
+const Sources& sources() {
+  static const Sources instance;
+  return instance;
+}
+
 }  // namespace
 
 const ScriptSource& source_of(Script script) {
-  static const Sources sources;
-  return sources.scripts.at(static_cast<std::size_t>(script));
+  return sources().scripts.at(static_cast<std::size_t>(script));
 }
+
+std::string_view library() { return sources().library; }
 
 }  // namespace blobcache::detail::redis

@@ -18,7 +18,7 @@ enum class Script {
   pin,          // ns, key, generation -> 1 | 0 (the entry is another generation now)
   read_chunks,  // ns, key, generation, seq... -> {"current"|"old", chunk...} | {"gone"}
   unpin,        // ns, key, generation
-  publish,      // count, then 14 fields per entry -> {"OK"} | {"PRECONDITION", j, etag} | ...
+  publish,      // count, then 12 fields per entry -> {"OK"} | {"PRECONDITION", j, etag} | ...
   erase,        // ns, key[, generation: only while it is that one] -> 1 | 0
   erase_namespace_begin,  // ns, trash id -> the trash keys to drain
   erase_namespace_batch,  // trash key, limit -> how many were taken
@@ -31,10 +31,16 @@ enum class Script {
 
 struct ScriptSource {
   std::string_view body;
-  std::string sha1;  // lowercase hex, what EVALSHA names
+  std::string sha1;      // lowercase hex, what EVALSHA names
+  std::string function;  // what FCALL names, in library()
 };
 
 // The source and SHA-1 of `script` (computed once, thread-safe).
 const ScriptSource& source_of(Script script);
+
+// Every script as a function of one Redis function library (Redis 7.0
+// and later; FUNCTION LOAD): the shared prelude is then run once per load,
+// not once per call. Same arguments as the scripts.
+std::string_view library();
 
 }  // namespace blobcache::detail::redis

@@ -64,27 +64,73 @@ StoreImpl::StoreImpl(RedisOptions options)
       pool_(settings_of(options_), options_.pool_size,
             [this](const Connection& connection) { read_server_info(connection); }) {}
 
-void StoreImpl::queue_eval(Connection& connection, Script script,
-                           std::span<const std::string_view> args) {
+namespace {
+
+// What a server without functions, or a user denied them, answers FCALL or
+// FUNCTION LOAD with. An ACL denial inside a function is a plain ERR that
+// names no command (redis_error.cpp).
+bool refuses_functions(std::string_view text) noexcept {
+  return text.starts_with("ERR unknown command") ||
+         (text.starts_with("NOPERM") && (text.find("'fcall'") != std::string_view::npos ||
+                                         text.find("'function") != std::string_view::npos));
+}
+
+}  // namespace
+
+void StoreImpl::queue_call(Connection& connection, Script script,
+                           std::span<const std::string_view> args, bool as_function) const {
   const ScriptSource& source = source_of(script);
-  std::vector<std::string_view> command = {"EVALSHA",      source.sha1, "0",
-                                           layout_.base(), pin_ttl_,    grace_};
+  std::vector<std::string_view> command = {as_function ? "FCALL" : "EVALSHA",
+                                           as_function ? source.function : source.sha1,
+                                           "0",
+                                           layout_.base(),
+                                           pin_ttl_,
+                                           grace_};
   command.insert(command.end(), args.begin(), args.end());
   connection.append(command);
 }
 
+void StoreImpl::queue_eval(Connection& connection, Script script,
+                           std::span<const std::string_view> args) {
+  queue_call(connection, script, args, functions_.load(std::memory_order_relaxed));
+}
+
+bool StoreImpl::load_library(Connection& connection, const Where& where) {
+  // REPLACE: another process may load the same library at the same time.
+  const ReplyPtr reply = connection.command({"FUNCTION", "LOAD", "REPLACE", library()}, where);
+  if (reply->type != REDIS_REPLY_ERROR) return true;
+  // Otherwise, mostly OOM (FUNCTION LOAD is refused on a full server, where
+  // an allow-oom script still runs): this call goes as a script.
+  if (refuses_functions(std::string_view(reply->str, reply->len))) {
+    functions_.store(false, std::memory_order_relaxed);
+  }
+  return false;
+}
+
 ReplyPtr StoreImpl::read_eval(Connection& connection, Script script,
                               std::span<const std::string_view> args, const Where& where) {
-  ReplyPtr reply = connection.read(where);
-  if (reply->type == REDIS_REPLY_ERROR &&
-      std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
-    // A restarted server, or SCRIPT FLUSH: the script did not run.
-    checked(connection.command({"SCRIPT", "LOAD", source_of(script).body}, where), where);
-    queue_eval(connection, script, args);
-    reply = connection.read(where);
+  // A lost function, then a lost script: at most three calls more.
+  for (int retry = 0;; ++retry) {
+    ReplyPtr reply = connection.read(where);
+    if (reply->type != REDIS_REPLY_ERROR || retry == 3) {
+      check(*reply, where);
+      return reply;
+    }
+    const std::string_view text(reply->str, reply->len);
+    bool as_function = false;
+    if (text.starts_with("NOSCRIPT")) {
+      // A restarted server, or SCRIPT FLUSH: the script did not run.
+      checked(connection.command({"SCRIPT", "LOAD", source_of(script).body}, where), where);
+    } else if (text.starts_with("ERR Function not found")) {
+      // A restarted server, FUNCTION FLUSH or DELETE: it did not run either.
+      as_function = load_library(connection, where);
+    } else if (refuses_functions(text)) {
+      functions_.store(false, std::memory_order_relaxed);
+    } else {
+      check(*reply, where);  // throws
+    }
+    queue_call(connection, script, args, as_function);
   }
-  check(*reply, where);
-  return reply;
 }
 
 ReplyPtr StoreImpl::eval(Connection& connection, Script script,

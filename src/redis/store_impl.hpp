@@ -1,6 +1,7 @@
 // Internal: RedisStore's state and operations, shared with its readers.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,9 +40,11 @@ class StoreImpl {
 
   ConnectionPool::Lease connection(const Where& where) { return pool_.acquire(where); }
 
-  // EVALSHA `script` with the common arguments and then `args`; loads the
-  // script first when the server lost it (NOSCRIPT). Returns the reply;
-  // throws Error for an error reply.
+  // FCALL `script`'s function with the common arguments and then `args`
+  // (EVALSHA of the script on a server or for a user without functions);
+  // loads the library or the script first when the server lost it (a
+  // restart, FUNCTION FLUSH, SCRIPT FLUSH). Returns the reply; throws Error
+  // for an error reply.
   ReplyPtr eval(Connection& connection, Script script, std::span<const std::string_view> args,
                 const Where& where);
   // eval() in two halves, for a script pipelined behind other commands:
@@ -71,6 +74,11 @@ class StoreImpl {
 
  private:
   void read_server_info(const Connection& connection);
+  void queue_call(Connection& connection, Script script, std::span<const std::string_view> args,
+                  bool as_function) const;
+  // FUNCTION LOAD of the library; false when the server refused it (then
+  // the call goes as a script).
+  bool load_library(Connection& connection, const Where& where);
 
   const RedisOptions options_;
   const std::string server_;
@@ -79,6 +87,9 @@ class StoreImpl {
   const std::string pin_ttl_;  // the common script arguments
   const std::string grace_;
   HitCounters counters_;
+  // False once the server or the user turned functions down for good (an
+  // older server, an ACL without FCALL or FUNCTION LOAD): scripts only.
+  std::atomic<bool> functions_{true};
   mutable std::mutex details_mutex_;
   std::map<std::string, std::string> details_;  // GUARDED_BY(details_mutex_)
   std::mutex random_mutex_;
