@@ -393,18 +393,19 @@ Meta Writer::put(std::string_view ns, std::string_view key, BytesView value,
   return std::move(meta).value();
 }
 
-void Writer::keep_written(std::span<const WriteContext::Written> written,
+void Writer::keep_written(std::span<WriteContext::Written> written,
                           std::uint64_t logged_through) noexcept {
   MemoryTier* tier = db_->memory_tier();
   if (tier == nullptr || logged_through == 0) return;
   try {
-    for (const WriteContext::Written& entry : written) {
+    for (WriteContext::Written& entry : written) {
       const std::uint64_t hash = key_hash(entry.ns, entry.key);
       if (!entry.value) {
         tier->insert(entry.ns, entry.key, hash, nullptr, logged_through);
       } else if (entry.value->size() <= tier->max_value()) {
         auto blob = std::make_shared<const Blob>(
-            Blob{.data = Bytes(entry.value->begin(), entry.value->end()), .meta = entry.meta});
+            Blob{.data = Bytes(entry.value->begin(), entry.value->end()),
+                 .meta = std::move(entry.meta)});
         tier->insert(entry.ns, entry.key, hash, std::move(blob), logged_through);
       }
     }

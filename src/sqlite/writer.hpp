@@ -96,7 +96,8 @@ class Writer {
   // own puts are not reads of the file. `logged_through` is the sequence
   // number of the transaction's last change in the ChangeLog (0: none): the
   // tier keeps nothing that a later change may concern (MemoryTier::insert).
-  void keep_written(std::span<const WriteContext::Written> written,
+  // Moves each value's Meta into what the tier keeps.
+  void keep_written(std::span<WriteContext::Written> written,
                     std::uint64_t logged_through) noexcept;
 
   // Evicts down to the low watermark in batches; what it removed.
