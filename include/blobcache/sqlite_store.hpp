@@ -147,15 +147,15 @@ struct BLOBCACHE_EXPORT SqliteOptions {
 // callers' puts, writes what reads counted (Stats' hits and misses,
 // least_recently_used's accesses) within about a second, and trims a
 // bounded store; the destructor joins it after writing what is still
-// counted. A fork() waits while that thread is inside SQLite, and a forked
-// child checkpoints on its own commits instead. Counts wait in memory: a
-// few dozen bytes per namespace read, and per entry read with
-// least_recently_used (at most 16,384 entries before a write is asked
-// for). get() of a value of 64 KiB or more reads it
-// through a memory map of the file (its pages count in the process's RSS
-// while mapped; open() never maps, nor does a read-only store opened
-// immutable, see read_only): so never truncate a live store's file by
-// other means, which would end the process with SIGBUS instead of an error.
+// counted. A fork() waits while that thread is awake (working, not waiting
+// for work), and a forked child checkpoints on its own commits instead.
+// Counts wait in memory: a few dozen bytes per namespace read, and per
+// entry read with least_recently_used (at most 16,384 entries before a
+// write is asked for). get() of a value of 64 KiB or more reads it through
+// a memory map of the file (its pages count in the process's RSS while
+// mapped; open() never maps, nor does a read-only store opened immutable,
+// see read_only): so never truncate a live store's file by other means,
+// which would end the process with SIGBUS instead of an error.
 //
 // erase_expired() costs O(entries it removes) with ttl == 0 (an index of
 // expiries), and with a ttl reads every entry row of the namespace: no index

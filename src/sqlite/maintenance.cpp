@@ -34,8 +34,9 @@ struct Maintenance::Shared {
   // The WAL's size after the latest commit past checkpoint_pages: a pass
   // learns the size only as it starts, and commits go on during it.
   std::atomic<int> wal_pages{0};
-  bool stop = false;   // GUARDED_BY(mutex)
-  std::thread thread;  // GUARDED_BY(mutex)
+  bool stop = false;                 // GUARDED_BY(mutex)
+  std::thread thread;                // GUARDED_BY(mutex)
+  std::atomic<bool> started{false};  // the thread runs run()
   // What counts() reports.
   std::atomic<std::uint64_t> background{0};
   std::atomic<std::uint64_t> inline_{0};
@@ -61,13 +62,15 @@ bool checkpoint_passive(sqlite3* db, std::atomic<std::uint64_t>& done,
   return rc == SQLITE_OK;
 }
 
-// Held by a maintenance thread whenever it is inside SQLite, and by fork()
-// (pthread_atfork) across the fork. The application cannot know when our
-// thread is inside SQLite, so it could not pick a quiet moment to fork: a
-// child would inherit SQLite's mutexes and in-process -shm locks as a pass
-// left them (held forever, by a thread the child does not have). Fork waits
-// for a running pass instead. One for the process: passes of several stores
-// take turns, which the disk makes them do anyway.
+// Held by a maintenance thread whenever it is awake (not waiting for work),
+// and by fork() (pthread_atfork) across the fork. The application cannot
+// know when our thread works, so it could not pick a quiet moment to fork:
+// a child would inherit SQLite's mutexes and in-process -shm locks as a pass
+// left them, or an allocator lock the thread held (held forever, by a thread
+// the child does not have; glibc's malloc guards itself across fork, but not
+// every allocator does: GCC 12's AddressSanitizer does not). Fork waits for
+// a running pass instead. One for the process: passes of several stores take
+// turns, which the disk makes them do anyway.
 std::mutex& in_sqlite() noexcept {
   static std::mutex guard;
   return guard;
@@ -136,7 +139,15 @@ int Maintenance::on_commit(void* self, sqlite3* db, const char* /*schema*/, int 
 void Maintenance::start_thread() {
   if (shared_->thread.joinable()) return;
   install_fork_guard();
-  shared_->thread = std::thread(&Maintenance::run, std::ref(*shared_), std::cref(config_));
+  // A thread still starting allocates (its stack, its thread-local state)
+  // outside the fork guard, so it is waited for until it runs our code.
+  // Once per store.
+  shared_->thread = std::thread([&shared = *shared_, &config = config_] {
+    shared.started.store(true);
+    shared.started.notify_one();
+    run(shared, config);
+  });
+  shared_->started.wait(false);
 }
 
 bool Maintenance::request() noexcept {
@@ -227,28 +238,33 @@ void Maintenance::run(Shared& shared, const ConnectionConfig& config) noexcept {
     }
     if (!checkpoint && !duty) continue;  // a spurious wake-up
     lock.unlock();
-    if (duty) {
-      try {
-        const std::lock_guard guard(in_sqlite());
-        (*duty)();
-      } catch (...) {  // NOLINT(bugprone-empty-catch): the next request runs it again
-      }
-    }
     int wal_pages = 0;
     int copied = 0;
     bool ran = false;
-    if (checkpoint) {
-      try {
-        const std::lock_guard guard(in_sqlite());
-        if (!connection) connection = std::make_unique<Connection>(config);
-        ran = checkpoint_passive(connection->db().getHandle(), shared.background, shared.failed,
-                                 &wal_pages, &copied);
-      } catch (...) {  // could not open: the next request tries again
-        shared.failed.fetch_add(1, std::memory_order_relaxed);
+    {
+      // All the thread does awake is under the fork guard, what it
+      // allocates and frees included (a caught exception, the duty's last
+      // reference).
+      const std::lock_guard awake(in_sqlite());
+      if (duty) {
+        try {
+          (*duty)();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the next request runs it again
+        }
+        duty.reset();
+      }
+      if (checkpoint) {
+        try {
+          if (!connection) connection = std::make_unique<Connection>(config);
+          ran = checkpoint_passive(connection->db().getHandle(), shared.background, shared.failed,
+                                   &wal_pages, &copied);
+        } catch (...) {  // could not open: the next request tries again
+          shared.failed.fetch_add(1, std::memory_order_relaxed);
+        }
       }
     }
     lock.lock();
-    if (duty) {
+    if (shared.duty_running) {
       shared.duty_running = false;
       shared.duty_done.notify_all();
     }

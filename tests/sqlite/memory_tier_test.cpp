@@ -97,7 +97,6 @@ TEST_CASE("a value written by another process is never served stale from memory"
       store.put("ns", key_of(k), std::string_view(std::to_string(version)));
       returned[k].store(version);
     }
-    done->store(true);
     return 0;
   });
   std::vector<pid_t> readers;
@@ -132,7 +131,10 @@ TEST_CASE("a value written by another process is never served stale from memory"
       return stale.load() == 0 ? 0 : 2;
     }));
   }
+  // Set once the writer has ended, however it ended: a writer that failed
+  // must not leave the readers reading forever.
   CHECK(wait_child(writer) == 0);
+  done->store(true);
   for (const pid_t pid : readers) CHECK(wait_child(pid) == 0);
 }
 
