@@ -46,8 +46,6 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     // From the usage rows: no scan of the entries.
     "SELECT ns, entries, bytes FROM usage WHERE ns != '' AND entries > 0 ORDER BY ns",
     "SELECT id, key FROM entries WHERE ns IS NULL",
-    // The deleted row's id, size and expiry, for the chunks and the usage.
-    "DELETE FROM entries WHERE ns = ?1 AND key = ?2 RETURNING id, size, expires_at",
     // A staged row, only while it still is one and still ?2's: a row
     // reclaimed meanwhile may have given its id to a new entry.
     "DELETE FROM entries WHERE id = ?1 AND ns IS NULL AND key = ?2",
@@ -79,20 +77,25 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> kSql = 
     "UPDATE entries SET used_at = NULL WHERE used_at IS NOT NULL",
     // Eviction, expired entries first: only namespaces that may hold some.
     "SELECT ns FROM usage WHERE ns != '' AND expiring > 0 AND next_expiry < ?1 ORDER BY ns",
-    "SELECT id, size FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2"
-    " ORDER BY expires_at LIMIT ?3",
+    // Victims: columns id, size, ns, key, expires_at (what evicting them
+    // changes), read here so that their DELETE needs no RETURNING.
+    "SELECT id, size, ns, key, expires_at FROM entries"
+    " WHERE ns = ?1 AND expires_at IS NOT NULL AND expires_at < ?2 ORDER BY expires_at LIMIT ?3",
     "SELECT min(expires_at) FROM entries WHERE ns = ?1 AND expires_at IS NOT NULL",
     "UPDATE usage SET next_expiry = ?2 WHERE ns = ?1",
     // Then by the policy, oldest place first; ?2 skips the entries the
     // transaction itself wrote. least_recently_used: the last access.
-    "SELECT id, size FROM entries WHERE used_at IS NOT NULL ORDER BY used_at, id LIMIT ?1"
-    " OFFSET ?2",
+    "SELECT id, size, ns, key, expires_at FROM entries WHERE used_at IS NOT NULL"
+    " ORDER BY used_at, id LIMIT ?1 OFFSET ?2",
     // least_recently_stored: the rowid, which grows with every put (a
     // replace takes a new one), so the table is its own index.
-    "SELECT id, size FROM entries WHERE ns IS NOT NULL ORDER BY id LIMIT ?1 OFFSET ?2",
-    // An entry by id: a victim, or the row a put replaces under
-    // least_recently_stored. Columns 1 and 2 as delete_entry's.
-    "DELETE FROM entries WHERE id = ?1 RETURNING ns, size, expires_at, key",
+    "SELECT id, size, ns, key, expires_at FROM entries WHERE ns IS NOT NULL ORDER BY id"
+    " LIMIT ?1 OFFSET ?2",
+    // An entry by id, its row read before: a victim, an erased entry, or
+    // the row a put replaces under least_recently_stored. No RETURNING,
+    // which SQLite implements with a temporary B-tree opened and closed on
+    // every run: 25-30 % of evicting a 1 KiB entry in perf.
+    "DELETE FROM entries WHERE id = ?1",
     // One row per namespace, adding a transaction's changes.
     "INSERT INTO usage(ns, entries, bytes, expiring, next_expiry, hits, misses, evictions,"
     " expirations) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"

@@ -54,7 +54,6 @@ enum class Sql : std::size_t {
   namespaces,
   staged_entries,
   // Writes of entries and chunks.
-  delete_entry,
   delete_staged,
   insert_entry,
   replace_entry,

@@ -36,29 +36,40 @@ bool written_here(const WriteContext& context, std::int64_t id) {
   return std::find(context.written.begin(), context.written.end(), id) != context.written.end();
 }
 
-// Removes entry `id`; false when it was gone already.
-bool evict(WriteContext& context, std::int64_t id, Excess& excess) {
-  StatementUse remove(context.connection, Sql::delete_entry_by_id);
-  remove->bind(1, id);
-  if (!remove->executeStep()) return false;
-  const std::string ns = remove->getColumn(0).getString();
-  const std::int64_t size = remove->getColumn(1).getInt64();
-  const bool expiring = !remove->isColumnNull(2);
-  const std::string key = remove->getColumn(3).getString();
-  while (remove->executeStep()) {
-  }
-  context.usage.removed(ns, size, expiring);
-  context.usage.evicted(ns);
-  context.changed(ns, key);
-  excess.entries -= 1;
-  excess.bytes -= size;
-  return true;
-}
-
+// An entry the eviction order offers, with what evicting it changes.
 struct Candidate {
   std::int64_t id;
   std::int64_t size;
+  std::string ns;
+  std::string key;
+  bool expiring;
 };
+
+// The candidates `query` (a victims statement, bound) returns.
+std::vector<Candidate> candidates_of(StatementUse& query) {
+  std::vector<Candidate> candidates;
+  while (query->executeStep()) {
+    candidates.push_back({.id = query->getColumn(0).getInt64(),
+                          .size = query->getColumn(1).getInt64(),
+                          .ns = query->getColumn(2).getString(),
+                          .key = query->getColumn(3).getString(),
+                          .expiring = !query->isColumnNull(4)});
+  }
+  return candidates;
+}
+
+// Removes `victim`; false when it was gone already.
+bool evict(WriteContext& context, const Candidate& victim, Excess& excess) {
+  StatementUse remove(context.connection, Sql::delete_entry_by_id);
+  remove->bind(1, victim.id);
+  if (remove->exec() == 0) return false;
+  context.usage.removed(victim.ns, victim.size, victim.expiring);
+  context.usage.evicted(victim.ns);
+  context.changed(victim.ns, victim.key);
+  excess.entries -= 1;
+  excess.bytes -= victim.size;
+  return true;
+}
 
 // Expired entries of the namespaces that may hold some, oldest expiry first
 // within each.
@@ -77,15 +88,13 @@ void evict_expired(WriteContext& context, Excess& excess, std::size_t& budget) {
         bind_text(*query, 1, ns);
         query->bind(2, context.now);
         query->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
-        while (query->executeStep()) {
-          victims.push_back({query->getColumn(0).getInt64(), query->getColumn(1).getInt64()});
-        }
+        victims = candidates_of(query);
       }
       std::size_t taken = 0;
       for (const Candidate& victim : victims) {
         if (!excess.any() || budget == 0) break;
         if (written_here(context, victim.id)) continue;
-        if (evict(context, victim.id, excess)) {
+        if (evict(context, victim, excess)) {
           --budget;
           ++taken;
         }
@@ -141,9 +150,7 @@ Eviction evict_to_fit(WriteContext& context, const Fit& fit, std::size_t max_vic
                          orders_by_use(context.limits) ? Sql::victims_by_use : Sql::victims_by_put);
       query->bind(1, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
       query->bind(2, skipped);
-      while (query->executeStep()) {
-        candidates.push_back({query->getColumn(0).getInt64(), query->getColumn(1).getInt64()});
-      }
+      candidates = candidates_of(query);
     }
     if (candidates.empty()) return Eviction::stuck;
     for (const Candidate& candidate : candidates) {
@@ -152,7 +159,7 @@ Eviction evict_to_fit(WriteContext& context, const Fit& fit, std::size_t max_vic
         ++skipped;
         continue;
       }
-      if (evict(context, candidate.id, excess)) --budget;
+      if (evict(context, candidate, excess)) --budget;
     }
   }
   return excess.any() ? Eviction::paused : Eviction::fitted;

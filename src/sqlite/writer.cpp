@@ -106,32 +106,6 @@ std::int64_t insert_entry(WriteContext& context, std::string_view ns, std::strin
   return id;
 }
 
-// Deletes (ns, key) and uncounts it; its chunks go with it (the trigger).
-// Runs `erase`, a bound DELETE of entry `ns`/`key` returning (.., size,
-// expires_at), and accounts for the row it deleted, if there was one.
-void account_deletion(WriteContext& context, StatementUse& erase, std::string_view ns,
-                      std::string_view key) {
-  while (erase->executeStep()) {
-    context.usage.removed(ns, erase->getColumn(1).getInt64(), !erase->isColumnNull(2));
-    context.changed(ns, key);
-  }
-}
-
-void delete_entry(WriteContext& context, std::string_view ns, std::string_view key) {
-  StatementUse erase(context.connection, Sql::delete_entry);
-  bind_text(*erase, 1, ns);
-  bind_text(*erase, 2, key);
-  account_deletion(context, erase, ns, key);
-}
-
-// The same for the row `id` of that entry, found already: no name lookup.
-void delete_entry(WriteContext& context, std::string_view ns, std::string_view key,
-                  std::int64_t id) {
-  StatementUse erase(context.connection, Sql::delete_entry_by_id);
-  erase->bind(1, id);
-  account_deletion(context, erase, ns, key);
-}
-
 // Deletes the staged row `id` of `owner` (its chunks go with it), if it is
 // still one: another store may have reclaimed it, and SQLite may have
 // given its id to a new entry since.
@@ -160,6 +134,24 @@ std::optional<Existing> find_existing(WriteContext& context, std::string_view ns
                   .size = find->getColumn(1).getInt64(),
                   .expiring = !find->isColumnNull(3),
                   .etag = find->getColumn(4).getString()};
+}
+
+// Deletes the entry `existing` of ns/key, as find_existing read it, and
+// uncounts it; its chunks go with it (the trigger).
+void delete_entry(WriteContext& context, std::string_view ns, std::string_view key,
+                  const Existing& existing) {
+  StatementUse erase(context.connection, Sql::delete_entry_by_id);
+  erase->bind(1, existing.id);
+  if (erase->exec() == 0) return;
+  context.usage.removed(ns, existing.size, existing.expiring);
+  context.changed(ns, key);
+}
+
+// The same for ns/key, if it is stored.
+void delete_entry(WriteContext& context, std::string_view ns, std::string_view key) {
+  if (const std::optional<Existing> existing = find_existing(context, ns, key)) {
+    delete_entry(context, ns, key, *existing);
+  }
 }
 
 // Throws Error(Errc::precondition_failed) naming `where` unless the entry's
@@ -205,7 +197,7 @@ void write_entry(WriteContext& context, std::string_view ns, std::string_view ke
   if (existing && orders_by_row(context.limits)) {
     // least_recently_stored evicts by rowid: the new value takes a new,
     // last row (a delete and an insert, where a replace in place is cheaper).
-    delete_entry(context, ns, key, existing->id);
+    delete_entry(context, ns, key, *existing);
     existing.reset();
   }
   std::int64_t id = 0;
