@@ -20,6 +20,7 @@
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "processes.hpp"
 #include "temp_dir.hpp"
 
 namespace blobcache {
@@ -31,26 +32,6 @@ using namespace std::chrono_literals;
 bool small_scale() {
   const char* scale = std::getenv("BLOBCACHE_TEST_SCALE");  // NOLINT(concurrency-mt-unsafe)
   return scale != nullptr && std::string(scale) == "small";
-}
-
-int wait_child(pid_t pid) {
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return -2;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-template <typename Body>
-pid_t in_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  int code = 0;
-  try {
-    code = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-    code = 1;
-  }
-  std::_Exit(code);
 }
 
 // Appends one line with O_APPEND (one write: lines of processes never mix).
@@ -78,7 +59,7 @@ TEST_CASE("4 processes x 2 threads incrementing one counter with if_match lose n
   { SqliteStore({.path = file}).put("ns", "counter", std::string_view("0")); }
   std::vector<pid_t> children;
   for (int process = 0; process < 4; ++process) {
-    children.push_back(in_child([&] {
+    children.push_back(test::in_child([&] {
       SqliteStore store({.path = file});
       std::atomic<int> failures{0};
       std::vector<std::thread> threads;
@@ -104,7 +85,7 @@ TEST_CASE("4 processes x 2 threads incrementing one counter with if_match lose n
       return failures.load() == 0 ? 0 : 2;
     }));
   }
-  for (const pid_t pid : children) CHECK(wait_child(pid) == 0);
+  for (const pid_t pid : children) CHECK(test::wait_child(pid) == 0);
   SqliteStore store({.path = file});
   CHECK(store.get("ns", "counter")->text() == std::to_string(4 * 2 * rounds));
 }
@@ -149,9 +130,10 @@ TEST_CASE("32 callers in 4 processes missing one key run the fill once and share
   { SqliteStore create({.path = db}); }
   std::vector<pid_t> children;
   for (int process = 0; process < 4; ++process) {
-    children.push_back(in_child([&] { return fill_process(db, runs, etags, 8, 200ms, 30s); }));
+    children.push_back(
+        test::in_child([&] { return fill_process(db, runs, etags, 8, 200ms, 30s); }));
   }
-  for (const pid_t pid : children) CHECK(wait_child(pid) == 0);
+  for (const pid_t pid : children) CHECK(test::wait_child(pid) == 0);
   CHECK(lines_of(runs).size() == 1);
   const std::vector<std::string> seen = lines_of(etags);
   CHECK(seen.size() == 32);
@@ -169,7 +151,7 @@ TEST_CASE("a filler killed mid-fill is replaced by exactly one waiter once its l
   const fs::path etags = dir / "etags";
   { SqliteStore create({.path = db}); }
   // The first filler takes the lease and hangs in its fill.
-  const pid_t doomed = in_child([&] { return fill_process(db, runs, etags, 1, 600s, 1s); });
+  const pid_t doomed = test::in_child([&] { return fill_process(db, runs, etags, 1, 600s, 1s); });
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (lines_of(runs).empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
@@ -177,12 +159,12 @@ TEST_CASE("a filler killed mid-fill is replaced by exactly one waiter once its l
   REQUIRE(lines_of(runs).size() == 1);
   std::vector<pid_t> waiters;
   for (int process = 0; process < 3; ++process) {
-    waiters.push_back(in_child([&] { return fill_process(db, runs, etags, 8, 200ms, 1s); }));
+    waiters.push_back(test::in_child([&] { return fill_process(db, runs, etags, 8, 200ms, 1s); }));
   }
   std::this_thread::sleep_for(100ms);  // the waiters are waiting (or still starting)
   ::kill(doomed, SIGKILL);
-  CHECK(wait_child(doomed) == -1);
-  for (const pid_t pid : waiters) CHECK(wait_child(pid) == 0);
+  CHECK(test::wait_child(doomed) == -1);
+  for (const pid_t pid : waiters) CHECK(test::wait_child(pid) == 0);
   CHECK(lines_of(runs).size() == 2);  // the killed run and exactly one more
   const std::vector<std::string> seen = lines_of(etags);
   CHECK(seen.size() == 24);

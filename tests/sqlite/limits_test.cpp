@@ -19,6 +19,7 @@
 
 #include "catch_compat.hpp"
 #include "errc_of.hpp"
+#include "processes.hpp"
 #include "read_counting.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/schema.hpp"
@@ -41,29 +42,6 @@ Bytes pattern(std::size_t size, std::uint32_t seed) {
   std::generate(bytes.begin(), bytes.end(),
                 [&] { return static_cast<std::byte>(generator() >> 7); });
   return bytes;
-}
-
-// Waits for a forked child; its exit code, or -1 when a signal ended it.
-int wait_child(pid_t pid) {
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return -2;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Runs `body` in a forked child; the child exits 0 when it returns, 1 when
-// it throws (printing why).
-template <typename Body>
-pid_t in_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  int code = 0;
-  try {
-    code = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "child: %s\n", e.what());
-    code = 1;
-  }
-  std::_Exit(code);
 }
 
 // The entries and bytes the store lists, counted through the public API.
@@ -182,7 +160,7 @@ TEST_CASE("4 processes writing one bounded file keep its limits and its accounti
   { SqliteStore setter({.path = file, .limits = limits}); }
   std::vector<pid_t> children;
   for (int process = 0; process < 4; ++process) {
-    children.push_back(in_child([&, process] {
+    children.push_back(test::in_child([&, process] {
       SqliteStore store({.path = file});
       if (!(store.limits() == limits)) return 2;
       std::mt19937 random(static_cast<unsigned>(100 + process));
@@ -199,7 +177,7 @@ TEST_CASE("4 processes writing one bounded file keep its limits and its accounti
       return 0;
     }));
   }
-  for (const pid_t pid : children) CHECK(wait_child(pid) == 0);
+  for (const pid_t pid : children) CHECK(test::wait_child(pid) == 0);
   SqliteStore store({.path = file});
   CHECK(violation(store, limits).empty());
   CHECK_NOTHROW(store.check());
@@ -389,19 +367,19 @@ TEST_CASE("limits set by one process are honoured by another that opens with nul
   const fs::path file = dir / "limits.db";
   const Limits limits{
       .max_bytes = 64 * 1024, .max_entries = 10, .eviction = EvictionPolicy::least_recently_used};
-  const pid_t setter = in_child([&] {
+  const pid_t setter = test::in_child([&] {
     SqliteStore store({.path = file});
     store.set_limits(limits);
     return 0;
   });
-  REQUIRE(wait_child(setter) == 0);
-  const pid_t writer = in_child([&] {
+  REQUIRE(test::wait_child(setter) == 0);
+  const pid_t writer = test::in_child([&] {
     SqliteStore store({.path = file});
     if (!(store.limits() == limits)) return 2;
     for (int i = 0; i < 50; ++i) store.put("ns", std::to_string(i), pattern(5000, 2));
     return 0;
   });
-  REQUIRE(wait_child(writer) == 0);
+  REQUIRE(test::wait_child(writer) == 0);
   SqliteStore store({.path = file});
   const Stats stats = store.stats();
   CHECK(stats.entries <= 10);
@@ -421,7 +399,7 @@ TEST_CASE("two processes' hits and misses add up in the file once they have clos
   }
   std::vector<pid_t> children;
   for (int process = 0; process < 2; ++process) {
-    children.push_back(in_child([&] {
+    children.push_back(test::in_child([&] {
       SqliteStore store({.path = file});
       for (int i = 0; i < 100; ++i) {
         if (!store.get("ns", std::to_string(i % 10))) return 2;
@@ -432,7 +410,7 @@ TEST_CASE("two processes' hits and misses add up in the file once they have clos
       return 0;  // the store writes its counts as it closes
     }));
   }
-  for (const pid_t pid : children) CHECK(wait_child(pid) == 0);
+  for (const pid_t pid : children) CHECK(test::wait_child(pid) == 0);
   SqliteStore third({.path = file});
   const Stats stats = third.stats();
   CHECK(stats.hits == 200);
@@ -506,12 +484,12 @@ TEST_CASE("hits and misses stay exact across threads, namespaces, stores and a f
   }
   // A forked child starts from no pending counts and counts its own gets.
   CHECK(a.get("one", "k"));  // a's pending hits: 2, none in the file
-  const pid_t child = in_child([&] {
+  const pid_t child = test::in_child([&] {
     if (a.stats().hits != 0) return 2;  // nothing of the parent's
     for (int i = 0; i < 3; ++i) static_cast<void>(a.get("one", "k"));
     return a.stats().hits == 3 ? 0 : 3;
   });
-  CHECK(wait_child(child) == 0);
+  CHECK(test::wait_child(child) == 0);
   CHECK(a.stats().hits == 2);
 }
 

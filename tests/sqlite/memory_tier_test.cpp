@@ -29,26 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-int wait_child(pid_t pid) {
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return -2;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-template <typename Body>
-pid_t in_child(Body body) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  int code = 0;
-  try {
-    code = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-    code = 1;
-  }
-  std::_Exit(code);
-}
-
 // Memory shared by a test and the processes it forks.
 template <typename T>
 T* shared_memory(std::size_t count) {
@@ -62,12 +42,12 @@ T* shared_memory(std::size_t count) {
 // waits for it.
 template <typename Change>
 void in_other_process(const fs::path& file, Change change) {
-  const pid_t pid = in_child([&] {
+  const pid_t pid = test::in_child([&] {
     SqliteStore writer({.path = file});
     change(writer);
     return 0;
   });
-  REQUIRE(wait_child(pid) == 0);
+  REQUIRE(test::wait_child(pid) == 0);
 }
 
 std::string key_of(std::size_t i) { return "k" + std::to_string(i); }
@@ -89,7 +69,7 @@ TEST_CASE("a value written by another process is never served stale from memory"
   // The writer's log: per key, the latest version whose put has returned.
   auto* returned = shared_memory<std::atomic<std::int64_t>>(kKeys);
   auto* done = shared_memory<std::atomic<bool>>(1);
-  const pid_t writer = in_child([&] {
+  const pid_t writer = test::in_child([&] {
     SqliteStore store({.path = file});
     std::mt19937 random(1);
     for (int version = 1; version <= writes; ++version) {
@@ -101,7 +81,7 @@ TEST_CASE("a value written by another process is never served stale from memory"
   });
   std::vector<pid_t> readers;
   for (int process = 0; process < 2; ++process) {
-    readers.push_back(in_child([&, process] {
+    readers.push_back(test::in_child([&, process] {
       SqliteStore store({.path = file});
       std::atomic<int> stale{0};
       std::vector<std::thread> threads;
@@ -133,9 +113,9 @@ TEST_CASE("a value written by another process is never served stale from memory"
   }
   // Set once the writer has ended, however it ended: a writer that failed
   // must not leave the readers reading forever.
-  CHECK(wait_child(writer) == 0);
+  CHECK(test::wait_child(writer) == 0);
   done->store(true);
-  for (const pid_t pid : readers) CHECK(wait_child(pid) == 0);
+  for (const pid_t pid : readers) CHECK(test::wait_child(pid) == 0);
 }
 
 TEST_CASE("erases, namespace erases, expiry and eviction by another process are seen at once",
@@ -186,7 +166,7 @@ TEST_CASE("a reader further behind than the log's ring forgets what it kept",
   reader.put("ns", "k", std::string_view("old"));
   REQUIRE(reader.get("ns", "k")->text() == "old");
   REQUIRE(reader.get("ns", "k")->text() == "old");
-  const pid_t pid = in_child([&] {
+  const pid_t pid = test::in_child([&] {
     SqliteStore writer({.path = file});
     writer.put("ns", "k", std::string_view("new"));
     // More changes than the ring holds: the record of "k" is overwritten.
@@ -202,7 +182,7 @@ TEST_CASE("a reader further behind than the log's ring forgets what it kept",
     writer.put_many(batch);
     return 0;
   });
-  REQUIRE(wait_child(pid) == 0);
+  REQUIRE(test::wait_child(pid) == 0);
   CHECK(reader.get("ns", "k")->text() == "new");
 }
 

@@ -139,6 +139,37 @@ inline Exit run_self(const std::string& test_spec,
   return run({.argv = {"/proc/self/exe", test_spec}, .env = env, .stdout_to = "/dev/null"});
 }
 
+// Runs `body` in a forked child, which exits with body's return value (1
+// when it throws a std::exception, printing why); returns its pid. The
+// child has only the forking thread: fork only while no other thread of
+// this process may hold a lock the child needs (an allocator's: glibc's is
+// guarded across fork, AddressSanitizer's in GCC 12 is not). A store's own
+// thread is safe, fork waits for it. Body must not use Catch2 assertions
+// (they would report in the child).
+template <typename Body>
+pid_t in_child(Body body) {
+  std::cout.flush();  // or the child's first write to std::cerr flushes a copy
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid != 0) return pid;
+  int code = 0;
+  try {
+    code = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
+    code = 1;
+  }
+  std::_Exit(code);  // the parent's objects are the parent's to destroy
+}
+
+// Waits for the child `pid` (see the policy above); its exit code, or -1
+// when a signal ended it.
+inline int wait_child(pid_t pid) {
+  const Exit exit = wait_for_exit(pid);
+  return exit.exited ? exit.code : -1;
+}
+
 // Runs `body` in a forked child, as the user nobody (65534, no
 // supplementary groups) when this process is root, so that permissions
 // apply. No exec: the program and its libraries are loaded already, so it
