@@ -8,12 +8,28 @@
 
 namespace blobcache::detail {
 
+namespace {
+
+// The provider's SHA-256, fetched once for the process: EVP_sha256() makes
+// every EVP_DigestInit_ex fetch it again (OpenSSL 3), which was 40 % of
+// hashing a 1 KiB put's value in perf. Thread-safe (a static's
+// initialisation); freed at exit. Null when OpenSSL could not fetch it.
+const EVP_MD* sha256_algorithm() noexcept {
+  static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> algorithm{
+      EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free};
+  return algorithm.get();
+}
+
+}  // namespace
+
 struct Sha256::Context {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
 };
 
 Sha256::Sha256() : context_(std::make_unique<Context>()) {
-  if (!context_->ctx || EVP_DigestInit_ex(context_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+  const EVP_MD* algorithm = sha256_algorithm();
+  if (!context_->ctx || algorithm == nullptr ||
+      EVP_DigestInit_ex2(context_->ctx.get(), algorithm, nullptr) != 1) {
     throw_error(Errc::io, "sha256: OpenSSL could not initialise a digest");
   }
 }
