@@ -78,6 +78,7 @@ enum class Sql : std::size_t {
   // Usage, limits, counters.
   usage_add,
   usage_add_totals,
+  usage_add_with_totals,
   usage_row,
   usage_all,
   usage_reset_counters,

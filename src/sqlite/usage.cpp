@@ -80,8 +80,12 @@ void UsageDelta::read(std::string_view ns, std::uint64_t hits, std::uint64_t mis
 
 void UsageDelta::apply(Connection& connection) const {
   if (rows_.empty()) return;
+  const bool totals_change = entries_ != 0 || bytes_ != 0 || expiring_ != 0;
+  // One namespace: its row and the totals row (the same changes) in one
+  // statement.
+  const bool together = rows_.size() == 1 && totals_change;
   for (const auto& [ns, changed] : rows_) {
-    StatementUse upsert(connection, Sql::usage_add);
+    StatementUse upsert(connection, together ? Sql::usage_add_with_totals : Sql::usage_add);
     bind_text(*upsert, 1, ns);
     upsert->bind(2, changed.entries);
     upsert->bind(3, changed.bytes);
@@ -93,7 +97,7 @@ void UsageDelta::apply(Connection& connection) const {
     upsert->bind(9, as_signed(changed.expirations));
     upsert->exec();
   }
-  if (entries_ == 0 && bytes_ == 0 && expiring_ == 0) return;
+  if (together || !totals_change) return;
   StatementUse totals(connection, Sql::usage_add_totals);
   totals->bind(1, entries_);
   totals->bind(2, bytes_);
