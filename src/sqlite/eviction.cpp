@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sqlite/rows.hpp"
@@ -21,6 +22,7 @@ std::int64_t scaled(std::int64_t bound, int per_mille) noexcept {
 struct Excess {
   std::int64_t entries = 0;
   std::int64_t bytes = 0;
+  std::int64_t mean_size = 0;  // of the store's entries, at the start
   bool any() const noexcept { return entries > 0 || bytes > 0; }
 };
 
@@ -29,7 +31,28 @@ Excess excess_of(WriteContext& context, const Fit& fit) {
   const std::int64_t entries = totals.entries + context.usage.entries();
   const std::int64_t bytes = totals.bytes + context.usage.bytes();
   return {.entries = fit.max_entries > 0 ? entries - fit.max_entries : 0,
-          .bytes = fit.max_bytes > 0 ? bytes - fit.max_bytes : 0};
+          .bytes = fit.max_bytes > 0 ? bytes - fit.max_bytes : 0,
+          .mean_size = entries > 0 ? bytes / entries : 0};
+}
+
+// How many candidates a victims query reads, at most kMaxRead: the first
+// read, about as many as the excess needs at the mean entry size, plus one
+// (a put at the limit needs one or two victims: reading 64 rows of names
+// for them made it 64 times the work); each further read, twice the last.
+constexpr std::int64_t kMaxRead = 64;
+
+std::int64_t first_read(const Excess& excess) {
+  std::int64_t wanted = std::max<std::int64_t>(excess.entries, 0);
+  if (excess.bytes > 0) {
+    wanted = std::max(wanted, excess.mean_size > 0 ? excess.bytes / excess.mean_size : kMaxRead);
+  }
+  return std::clamp<std::int64_t>(wanted + 1, 1, kMaxRead);
+}
+
+std::int64_t next_read(std::int64_t last) { return std::min(last * 2, kMaxRead); }
+
+std::int64_t within_budget(std::int64_t read, std::size_t budget) {
+  return std::min(read, static_cast<std::int64_t>(std::min<std::size_t>(budget, kMaxRead)));
 }
 
 bool written_here(const WriteContext& context, std::int64_t id) {
@@ -81,13 +104,15 @@ void evict_expired(WriteContext& context, Excess& excess, std::size_t& budget) {
     while (due->executeStep()) spaces.push_back(due->getColumn(0).getString());
   }
   for (const std::string& ns : spaces) {
-    while (excess.any() && budget > 0) {
+    std::int64_t read = first_read(excess);
+    for (; excess.any() && budget > 0; read = next_read(read)) {
+      const std::int64_t limit = within_budget(read, budget);
       std::vector<Candidate> victims;
       {
         StatementUse query(context.connection, Sql::expired_victims);
         bind_text(*query, 1, ns);
         query->bind(2, context.now);
-        query->bind(3, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
+        query->bind(3, limit);
         victims = candidates_of(query);
       }
       std::size_t taken = 0;
@@ -98,6 +123,10 @@ void evict_expired(WriteContext& context, Excess& excess, std::size_t& budget) {
           --budget;
           ++taken;
         }
+      }
+      if (taken == 0 && std::cmp_equal(victims.size(), limit) &&
+          within_budget(next_read(read), budget) > limit) {
+        continue;  // all this transaction's own: read further
       }
       if (taken == 0) {
         // Nothing (more) expired here: record the earliest expiry left, so
@@ -143,12 +172,12 @@ Eviction evict_to_fit(WriteContext& context, const Fit& fit, std::size_t max_vic
   // skipping (by OFFSET) those this transaction wrote, which stay first
   // once everything before them is gone.
   std::int64_t skipped = 0;
-  while (excess.any() && budget > 0) {
+  for (std::int64_t read = first_read(excess); excess.any() && budget > 0; read = next_read(read)) {
     std::vector<Candidate> candidates;
     {
       StatementUse query(context.connection,
                          orders_by_use(context.limits) ? Sql::victims_by_use : Sql::victims_by_put);
-      query->bind(1, static_cast<std::int64_t>(std::min<std::size_t>(budget, 64)));
+      query->bind(1, within_budget(read, budget));
       query->bind(2, skipped);
       candidates = candidates_of(query);
     }

@@ -206,6 +206,30 @@ TEST_CASE("expired entries are evicted before live ones, then the oldest puts",
   CHECK_FALSE(store.get("ns", "middle").has_value());
 }
 
+// Eviction reads its candidates a few at a time (as many as the excess
+// needs, doubling): the entries a put_many writes already expired come
+// first in the expiry order and are skipped, and one read of them only must
+// not end the search for expired entries.
+TEST_CASE("expired entries go first even behind more expired ones the same batch writes",
+          "[sqlite][limits][eviction]") {
+  const test::TempDir dir;
+  SqliteStore store({.path = dir / "own.db", .limits = Limits{.max_entries = 4}});
+  const auto now = std::chrono::system_clock::now();
+  store.put("ns", "oldest", std::string_view("1"));
+  store.put("ns", "expired", std::string_view("2"), {.expires_at = now - 1h});
+  store.put("ns", "live", std::string_view("3"));
+  // One over the limit: the excess asks for 2 candidates, both the batch's own.
+  const std::vector<PutRequest> batch = {
+      {.ns = "ns", .key = "own-1", .value = as_bytes("4"), .options = {.expires_at = now - 3h}},
+      {.ns = "ns", .key = "own-2", .value = as_bytes("5"), .options = {.expires_at = now - 2h}},
+  };
+  store.put_many(batch);
+  CHECK_FALSE(store.get("ns", "expired").has_value());
+  CHECK(store.get("ns", "oldest").has_value());
+  CHECK(store.get("ns", "live").has_value());
+  CHECK(store.stats().entries == 4);
+}
+
 // least_recently_stored's order is the entries' rowids; used_at, the
 // column behind least_recently_used's index, stays NULL.
 std::int64_t entries_with_use(const fs::path& file) {
