@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "sqlite/per_process.hpp"
 #include "sqlite/sqlite_error.hpp"
 #include "sqlite/write_context.hpp"
 
@@ -24,7 +25,8 @@ namespace blobcache::detail {
 // after the commit that holds it, with its own outcome (the Writer's batch
 // gives each its own savepoint, and runs them one by one when the shared
 // transaction fails as a whole), so the meaning of a put does not change.
-// Thread-safe.
+// Thread-safe. A forked child starts with an empty queue of its own: the
+// parent's, as fork found it, may have a leader that is not in the child.
 class GroupCommit {
  public:
   // One queued put.
@@ -34,7 +36,7 @@ class GroupCommit {
     Where where;               // names the put in its errors
     std::size_t bytes = 0;     // the value's size (see kMaxBatchBytes)
     std::exception_ptr error;  // its outcome once done (null: committed)
-    bool done = false;         // GUARDED_BY(mutex_)
+    bool done = false;         // GUARDED_BY(Queue::mutex)
   };
   // Commits `batch` (one job or more, in queue order) and sets each job's
   // error. Must not throw.
@@ -58,10 +60,13 @@ class GroupCommit {
   std::size_t queued() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::condition_variable finished_;
-  std::vector<Job*> queued_;  // GUARDED_BY(mutex_)
-  bool leading_ = false;      // GUARDED_BY(mutex_)
+  struct Queue {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::vector<Job*> queued;  // GUARDED_BY(mutex)
+    bool leading = false;      // GUARDED_BY(mutex)
+  };
+  mutable PerProcess<Queue> queue_;
 };
 
 }  // namespace blobcache::detail

@@ -10,12 +10,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "blobcache/error.hpp"
 #include "blobcache/sqlite_store.hpp"
 
 #include "catch_compat.hpp"
+#include "processes.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/test_seams.hpp"
 #include "temp_dir.hpp"
@@ -142,6 +144,37 @@ TEST_CASE("a batch takes at most kMaxBatchBytes of values; a bigger put commits 
   CHECK(SqliteStoreAccess::probes(store).grouped_puts.load() == before);  // each alone
   for (const PutCase& put : others) CHECK(store.get("ns", put.key)->text() == put.value);
   CHECK(SqliteStoreAccess::usage_mismatch(store).empty());
+}
+
+// A child forked while a thread of its parent leads a batch inherits the
+// queue as fork found it: a leader that is not in the child. Its puts must
+// lead their own batches, not wait for that one forever.
+TEST_CASE("a child forked while a parent's thread leads a batch puts on its own",
+          "[sqlite][group_commit][fork]") {
+  const test::TempDir dir;
+  SqliteStore store(SqliteOptions{.path = dir / "fork.db", .memory_cache_bytes = 0});
+  store.put("ns", "before", std::string_view("b"));  // the store's thread runs before the fork
+  auto& probes = SqliteStoreAccess::probes(store);
+  std::atomic<bool> leading{false};
+  std::atomic<bool> release{false};
+  probes.before_batch = [&](std::size_t) {
+    if (leading.exchange(true)) return;  // the child's own batch goes on
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::thread leader([&] { store.put("ns", "parent", std::string_view("p")); });
+  while (!leading) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const pid_t child = test::in_child([&] {
+    ::alarm(30);  // waiting for the parent's leader would hang: end the child instead
+    store.put("ns", "child", std::string_view("c"));
+    return store.get("ns", "child") ? 0 : 2;
+  });
+  const int code = test::wait_child(child);
+  release = true;
+  leader.join();
+  probes.before_batch = nullptr;
+  CHECK(code == 0);
+  CHECK(store.get("ns", "child").has_value());
+  CHECK(store.get("ns", "parent").has_value());
 }
 
 }  // namespace
