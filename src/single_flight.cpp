@@ -1,5 +1,7 @@
 #include "single_flight.hpp"
 
+#include "per_process.hpp"
+
 namespace blobcache::detail {
 
 std::pair<std::shared_ptr<SingleFlight::Flight>, bool> SingleFlight::join(const Key& key) {
@@ -34,9 +36,9 @@ Lookup SingleFlight::wait(Flight& flight) {
   return shared;
 }
 
-SingleFlight& flights() noexcept {
-  static SingleFlight registry;
-  return registry;
+SingleFlight& flights() {
+  static PerProcess<SingleFlight> registry;
+  return registry.get();
 }
 
 }  // namespace blobcache::detail

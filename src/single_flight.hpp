@@ -17,7 +17,8 @@
 namespace blobcache::detail {
 
 // Thread-safe; one for the process (flights()). A key is (store, namespace,
-// key): Cache objects over one store share their flights.
+// key): Cache objects over one store share their flights. A forked child has
+// flights of its own: those of its parent's threads never land in it.
 class SingleFlight {
  public:
   // Runs `lead` on the calling thread when no other thread runs a flight
@@ -49,7 +50,8 @@ class SingleFlight {
   std::map<Key, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(mutex_)
 };
 
-SingleFlight& flights() noexcept;
+// This process's flights.
+SingleFlight& flights();
 
 template <typename Lead>
 Lookup SingleFlight::run(const Store* store, std::string_view ns, std::string_view key,

@@ -6,12 +6,10 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "per_process.hpp"
 #include "sqlite/connection.hpp"
 
 namespace blobcache::detail {
-
-// getpid() without a system call: cached, refreshed in every forked child.
-pid_t current_pid() noexcept;
 
 // Thread-safe. WAL lets readers run beside a writer, so each call leases its
 // own connection instead of queueing on one; the lock guards only the free

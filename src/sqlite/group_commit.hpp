@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "sqlite/per_process.hpp"
+#include "per_process.hpp"
 #include "sqlite/sqlite_error.hpp"
 #include "sqlite/write_context.hpp"
 

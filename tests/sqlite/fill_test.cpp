@@ -171,5 +171,39 @@ TEST_CASE("a filler killed mid-fill is replaced by exactly one waiter once its l
   CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 1);
 }
 
+// A child forked while a thread of its parent fills a key inherits that
+// flight as fork found it, with a leader that is not in the child: its own
+// get_or_fill of the key must run a fill (once the parent's lease in the
+// file has expired), not wait for that flight forever.
+TEST_CASE("a child forked during a parent thread's fill fills the key itself",
+          "[sqlite][fill][process][fork]") {
+  const test::TempDir dir;
+  const auto store = std::make_shared<SqliteStore>(SqliteOptions{.path = dir / "forked.db"});
+  store->put("ns", "warm", std::string_view("w"));  // the store's thread runs before the fork
+  Cache cache(store, "ns", 0ns);
+  std::atomic<bool> filling{false};
+  std::atomic<bool> release{false};
+  std::thread parent_filler([&] {
+    cache.get_or_fill("key",
+                      [&] {
+                        filling = true;
+                        while (!release) std::this_thread::sleep_for(1ms);
+                        return Fill{.data = Bytes(3, std::byte{'p'}), .opts = {}};
+                      },
+                      {.lease = 200ms});
+  });
+  while (!filling) std::this_thread::sleep_for(1ms);
+  const pid_t child = test::in_child([&] {
+    ::alarm(30);  // waiting for the parent's flight would hang: end the child instead
+    const Lookup got = cache.get_or_fill(
+        "key", [] { return Fill{.data = Bytes(3, std::byte{'c'}), .opts = {}}; }, {.lease = 1s});
+    return got.filled && got.blob.data == Bytes(3, std::byte{'c'}) ? 0 : 2;
+  });
+  const int code = test::wait_child(child);
+  release = true;
+  parent_filler.join();
+  CHECK(code == 0);
+}
+
 }  // namespace
 }  // namespace blobcache

@@ -5,9 +5,10 @@
 #include <atomic>
 #include <sys/types.h>
 
-#include "sqlite/connection_pool.hpp"
-
 namespace blobcache::detail {
+
+// getpid() without a system call: cached, refreshed in every forked child.
+pid_t current_pid() noexcept;
 
 // One T per process. A forked child inherits the parent's T as fork found
 // it: a mutex that a parent thread held stays locked in the child, a
