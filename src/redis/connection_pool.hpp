@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "per_process.hpp"
 #include "redis/connection.hpp"
 
 namespace blobcache::detail::redis {
@@ -17,6 +18,10 @@ namespace blobcache::detail::redis {
 // dropped when it comes back, and one the server closed while it was idle
 // is dropped before it is handed out; either way the next caller connects
 // anew, so a restarted server is used again without recreating anything.
+// A forked child never uses its parent's connections (two processes on one
+// socket would read each other's replies): it opens its own, and a
+// parent's connection that comes back in the child is closed there (which
+// leaves the parent's open).
 class ConnectionPool {
  public:
   // `on_connect` runs for every new connection, before it is handed out
@@ -30,7 +35,7 @@ class ConnectionPool {
   class Lease {
    public:
     Lease(ConnectionPool& pool, std::unique_ptr<Connection> connection) noexcept
-        : pool_(&pool), connection_(std::move(connection)) {}
+        : pool_(&pool), connection_(std::move(connection)), owner_(current_pid()) {}
     Lease(Lease&& other) noexcept = default;
     Lease& operator=(Lease&& other) noexcept = delete;
     Lease(const Lease&) = delete;
@@ -43,21 +48,25 @@ class ConnectionPool {
    private:
     ConnectionPool* pool_;
     std::unique_ptr<Connection> connection_;
+    pid_t owner_;  // the process whose pool accounts for the connection
   };
 
   // Throws what Connection's constructor throws (unavailable, ...).
   Lease acquire(const Where& where);
 
  private:
-  void give_back(std::unique_ptr<Connection> connection) noexcept;
+  struct Slots {
+    std::mutex mutex;
+    std::condition_variable returned;
+    std::vector<std::unique_ptr<Connection>> idle;  // GUARDED_BY(mutex)
+    std::size_t open = 0;  // idle or leased, or being opened; GUARDED_BY(mutex)
+  };
+  void give_back(std::unique_ptr<Connection> connection, pid_t owner) noexcept;
 
   const ConnectionSettings settings_;
   const std::size_t size_;
   const std::function<void(const Connection&)> on_connect_;
-  std::mutex mutex_;
-  std::condition_variable returned_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mutex_)
-  std::size_t open_ = 0;  // idle or leased, or being opened; GUARDED_BY(mutex_)
+  PerProcess<Slots> slots_;
 };
 
 }  // namespace blobcache::detail::redis

@@ -5,35 +5,39 @@
 namespace blobcache::detail::redis {
 
 bool HitCounters::count(std::string_view ns, bool hit) {
-  const std::lock_guard lock(mutex_);
-  auto it = pending_.find(ns);
-  if (it == pending_.end()) it = pending_.emplace(std::string(ns), HitCounts{}).first;
+  Counts& counts = counts_.get();
+  const std::lock_guard lock(counts.mutex);
+  auto it = counts.pending.find(ns);
+  if (it == counts.pending.end()) it = counts.pending.emplace(std::string(ns), HitCounts{}).first;
   ++(hit ? it->second.hits : it->second.misses);
-  ++calls_;
-  return calls_ >= kCallsPerFlush ||
-         std::chrono::steady_clock::now() - last_take_ >= kFlushInterval;
+  ++counts.calls;
+  return counts.calls >= kCallsPerFlush ||
+         std::chrono::steady_clock::now() - counts.last_take >= kFlushInterval;
 }
 
 PendingHits HitCounters::take() {
-  const std::lock_guard lock(mutex_);
-  calls_ = 0;
-  last_take_ = std::chrono::steady_clock::now();
-  return std::exchange(pending_, {});
+  Counts& counts = counts_.get();
+  const std::lock_guard lock(counts.mutex);
+  counts.calls = 0;
+  counts.last_take = std::chrono::steady_clock::now();
+  return std::exchange(counts.pending, {});
 }
 
-void HitCounters::restore(const PendingHits& counts) {
-  const std::lock_guard lock(mutex_);
-  for (const auto& [ns, count] : counts) {
-    HitCounts& pending = pending_[ns];
+void HitCounters::restore(const PendingHits& taken) {
+  Counts& counts = counts_.get();
+  const std::lock_guard lock(counts.mutex);
+  for (const auto& [ns, count] : taken) {
+    HitCounts& pending = counts.pending[ns];
     pending.hits += count.hits;
     pending.misses += count.misses;
   }
 }
 
 void HitCounters::clear() {
-  const std::lock_guard lock(mutex_);
-  pending_.clear();
-  calls_ = 0;
+  Counts& counts = counts_.get();
+  const std::lock_guard lock(counts.mutex);
+  counts.pending.clear();
+  counts.calls = 0;
 }
 
 }  // namespace blobcache::detail::redis

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "per_process.hpp"
+
 namespace blobcache::detail::redis {
 
 struct HitCounts {
@@ -17,7 +19,8 @@ struct HitCounts {
 };
 using PendingHits = std::map<std::string, HitCounts, std::less<>>;
 
-// Thread-safe.
+// Thread-safe. A forked child starts from zero: what its parent counted is
+// the parent's to flush.
 class HitCounters {
  public:
   // A flush is due after this many calls or this long since the last one.
@@ -29,14 +32,17 @@ class HitCounters {
   // Everything counted since the last take(), now owned by the caller.
   PendingHits take();
   // Puts counts back (their flush failed) to be flushed with the next.
-  void restore(const PendingHits& counts);
+  void restore(const PendingHits& taken);
   void clear();
 
  private:
-  std::mutex mutex_;
-  PendingHits pending_;    // GUARDED_BY(mutex_)
-  std::size_t calls_ = 0;  // GUARDED_BY(mutex_)
-  std::chrono::steady_clock::time_point last_take_ = std::chrono::steady_clock::now();
+  struct Counts {
+    std::mutex mutex;
+    PendingHits pending;    // GUARDED_BY(mutex)
+    std::size_t calls = 0;  // GUARDED_BY(mutex)
+    std::chrono::steady_clock::time_point last_take = std::chrono::steady_clock::now();
+  };
+  PerProcess<Counts> counts_;
 };
 
 }  // namespace blobcache::detail::redis

@@ -668,6 +668,61 @@ TEST_CASE("RedisStore: two processes share entries through Redis only") {
   CHECK(stats.misses >= 1);
 }
 
+// A child forked from a process whose store has connections open must not
+// use them: on one socket, the two processes would read each other's
+// replies. Both go on with the same store object at once, each checking
+// every value it reads.
+TEST_CASE("RedisStore: a forked child opens connections of its own") {
+  RedisServer server;
+  RedisStore store(server.options("forked"));
+  const auto value_of = [](const std::string& who, int i) {
+    return pattern(1000 + static_cast<std::size_t>(i) * 100,
+                   static_cast<std::uint32_t>(i) + (who == "child" ? 100U : 0U));
+  };
+  for (int i = 0; i < 20; ++i) store.put("ns", "k" + std::to_string(i), value_of("parent", i));
+  const auto work = [&](const std::string& who) {
+    for (int round = 0; round < 300; ++round) {
+      const int i = round % 20;
+      const auto blob = store.get("ns", "k" + std::to_string(i));
+      if (!blob || blob->data != value_of("parent", i)) return 2;
+      store.put("ns", who + std::to_string(i), value_of(who, i));
+      const auto own = store.get("ns", who + std::to_string(i));
+      if (!own || own->data != value_of(who, i)) return 3;
+    }
+    return 0;
+  };
+  const pid_t child = test::in_child([&] {
+    ::alarm(60);  // crossed replies may also hang until the timeouts: end the child instead
+    return work("child");
+  });
+  int parent = 1;
+  try {
+    parent = work("parent");
+  } catch (const Error& e) {
+    UNSCOPED_INFO("the parent: " << e.what());
+  }
+  CHECK(test::wait_child(child) == 0);
+  CHECK(parent == 0);
+}
+
+// Hits are counted in memory and flushed in batches: a child forked before
+// its parent's flush must not flush the parent's counts a second time.
+TEST_CASE("RedisStore: a forked child flushes only the hits it counted itself") {
+  RedisServer server;
+  auto store = std::make_unique<RedisStore>(server.options("counted"));
+  store->put("ns", "k", std::string_view("v"));
+  for (int i = 0; i < 10; ++i) REQUIRE(store->get("ns", "k").has_value());  // counted, not flushed
+  const pid_t child = test::in_child([&] {
+    for (int i = 0; i < 3; ++i) store->get("ns", "k");
+    store.reset();  // flushes what this process counted
+    return 0;
+  });
+  REQUIRE(test::wait_child(child) == 0);
+  store.reset();
+  const Stats stats = RedisStore(server.options("counted")).stats();
+  CHECK(stats.hits == 13);
+}
+
 TEST_CASE("redis child writes", "[.]") {
   RedisStore store({.port = std::stoi(env_or_empty("REDIS_PORT")), .key_prefix = "shared"});
   for (int i = 0; i < 20; ++i) {
