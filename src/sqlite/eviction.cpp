@@ -27,7 +27,7 @@ struct Excess {
 };
 
 Excess excess_of(WriteContext& context, const Fit& fit) {
-  const UsageRow totals = read_usage(context.connection, "");
+  const UsageRow& totals = context.file_totals();
   const std::int64_t entries = totals.entries + context.usage.entries();
   const std::int64_t bytes = totals.bytes + context.usage.bytes();
   return {.entries = fit.max_entries > 0 ? entries - fit.max_entries : 0,

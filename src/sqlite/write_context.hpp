@@ -25,6 +25,9 @@ struct WriteContext {
   std::int64_t now = 0;
   // What the operation changed in the usage rows (applied before commit).
   UsageDelta usage;
+  // The file's totals row as the transaction found it, once read (see
+  // file_totals()): nothing writes it before `usage` is applied.
+  std::optional<UsageRow> totals_found;
   // The entries the operation wrote: eviction never takes them.
   std::vector<std::int64_t> written;
   // What it changed that readers may keep in memory, for the ChangeLog.
@@ -52,6 +55,14 @@ struct WriteContext {
   }
   void changed_namespace(std::string_view ns) {
     changes.push_back({.kind = Change::Kind::space, .value = namespace_hash(ns)});
+  }
+
+  // The file's totals row (ns ''): read on first use, then remembered, since
+  // a bounded write asks for it up to three times (does it evict, evict to
+  // fit, does it ask for a trim). Throws SQLite::Exception.
+  const UsageRow& file_totals() {
+    if (!totals_found) totals_found = read_usage(connection, "");
+    return *totals_found;
   }
 
   // entries.used_at for an entry written now: its place in

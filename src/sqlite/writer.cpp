@@ -304,6 +304,7 @@ auto Writer::transact(const WhereOf& where, Body&& body, Accesses accesses) {
                            .limits = read_limits(*lease, where_now(where)),
                            .now = db_->write_stamp(),
                            .usage = {},
+                           .totals_found = {},
                            .written = {}};
       db_->remember_limits(context.limits);
       const auto take_tallies = [&](Tallies::Take what) {
@@ -334,6 +335,7 @@ auto Writer::transact(const WhereOf& where, Body&& body, Accesses accesses) {
         const bool trim = bounded(context.limits) &&
                           !fits(context, fit_of(context.limits, db_->tuning().trim_high));
         context.usage.apply(context.connection);
+        context.totals_found.reset();  // written just now
         std::uint64_t logged_through = 0;
         {
           // Logged before the commit, ended after it (change_log.hpp).
