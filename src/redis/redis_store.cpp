@@ -185,13 +185,15 @@ void publish(Impl& impl, Connection& connection, std::span<Pending> pendings,
                 {pending.ns, pending.key, pending.condition, pending.generation, f.m, meta.etag,
                  f.size, meta.expires_at ? "x" : "u", f.ms, f.sortable, f.chunks, pending.chunk0});
   }
+  const Script script =
+      pendings.size() == 1 && !pendings[0].staged ? Script::publish_one : Script::publish;
   // Queued behind the staged chunks still in flight: one round trip.
   ReplyPtr reply;
   std::string staging_failure;
   try {
-    impl.queue_eval(connection, Script::publish, args);
+    impl.queue_eval(connection, script, args);
     read_due(connection, 1, staging_failure, where);
-    reply = impl.read_eval(connection, Script::publish, args, where);
+    reply = impl.read_eval(connection, script, args, where);
   } catch (...) {
     discard_staged(impl, connection, pendings);
     throw;

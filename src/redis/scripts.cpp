@@ -67,6 +67,20 @@ local function unindex(ns, key, size)
   add(i, BYTES, negate(size))
   settle(ns)
 end
+-- Whether an if_match condition ("*": none, "": absent, else the etag it
+-- must have) fails on an entry whose etag is etag (false: no entry).
+local function refuses(cond, etag)
+  return cond ~= '*' and ((cond == '' and etag) or (cond ~= '' and etag ~= cond))
+end
+-- Before an entry of one chunk at most is overwritten in place by one of
+-- one chunk at most (never pinned): drops what the new one lacks.
+local function drop_stale(e, was_expiring, expiring, old_chunks, chunks)
+  local stale = {}
+  if was_expiring ~= expiring then stale[#stale + 1] = was_expiring and 'x' or 'u' end
+  if old_chunks == 1 and chunks == '0' then stale[#stale + 1] = '0' end
+  if #stale > 0 then redis.call('HDEL', e, unpack(stale)) end
+  if was_expiring and not expiring then redis.call('PERSIST', e) end
+end
 -- An indexed entry whose hash Redis removed itself: past its expires_at
 -- plus the grace it was an expiry, else an eviction (maxmemory).
 local function prune(ns, key, size)
@@ -150,9 +164,7 @@ for j = 1, N do
   old[j] = o
   local etag = current[e]
   if etag == nil then etag = o.etag end
-  if cond ~= '*' and ((cond == '' and etag) or (cond ~= '' and etag ~= cond)) then
-    return {'PRECONDITION', j, etag or ''}
-  end
+  if refuses(cond, etag) then return {'PRECONDITION', j, etag or ''} end
   -- Staged chunks Redis evicted (or expired) in part or whole, even if a
   -- later chunk's write made the hash again: never published.
   if staged(j) and redis.call('HLEN', B .. 't:' .. arg(j, 4)) ~= tonumber(arg(j, 11)) then
@@ -201,14 +213,7 @@ for j = 1, N do
     if o.gen and o.chunks > 1 then
       retire(e, o.gen)  -- readers may have pinned it
     elseif o.gen then
-      -- One chunk at most, old and new (never pinned): overwritten in place,
-      -- minus what the new one lacks.
-      local stale = {}
-      if o.expiring and not expiring then stale[#stale + 1] = 'x' end
-      if not o.expiring and expiring then stale[#stale + 1] = 'u' end
-      if o.chunks == 1 and chunks == '0' then stale[#stale + 1] = '0' end
-      if #stale > 0 then redis.call('HDEL', e, unpack(stale)) end
-      if o.expiring and not expiring then redis.call('PERSIST', e) end
+      drop_stale(e, o.expiring, expiring, o.chunks, chunks)  -- one chunk at most, old and new
     else
       redis.call('UNLINK', e)  -- a hash without a generation is not ours
     end
@@ -218,6 +223,52 @@ for j = 1, N do
     now = now or now_ms()
     redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(ms), now) + GRACE))
   end
+end
+return {'OK'}
+)lua";
+
+// publish's arguments for one entry whose value is inline (not staged):
+// the common put, without publish's batch bookkeeping, which costs the
+// server more than the commands themselves (docs/performance.md). What is
+// rare (an indexed entry Redis removed, an old value of several chunks,
+// readers may have pinned) goes to publish, before anything is written.
+constexpr std::string_view kPublishOne = R"lua(
+local ns, key, cond, size = ARGV[5], ARGV[6], ARGV[7], ARGV[11]
+local e, i = entry_key(ns, key), B .. 'i:' .. ns
+local indexed = redis.call('ZMSCORE', i, key, ENTRIES, BYTES)
+local h = redis.call('HMGET', e, 't', 'g', 'x', 'n')
+local old_size, old_gen = indexed[1], h[2]
+local old_chunks = tonumber(h[4] or '0') or 0
+if (old_size and not old_gen) or old_chunks > 1 then return op_publish(ARGV) end
+local etag = old_gen and h[1]
+if refuses(cond, etag) then return {'PRECONDITION', 1, etag or ''} end
+local kind, ms, chunks = ARGV[12], ARGV[13], ARGV[15]
+local expiring, was_expiring = kind == 'x', h[3] ~= false
+redis.call('ZADD', B .. kind .. ':' .. ns, ms, key)
+if old_size and was_expiring ~= expiring then
+  redis.call('ZREM', B .. (expiring and 'u:' or 'x:') .. ns, key)
+end
+if not indexed[2] then redis.call('SADD', B .. 'n', ns) end
+if old_size ~= size then
+  local entries = tonumber(indexed[2] or '0') + (old_size and 0 or 1)
+  local bytes = tonumber(indexed[3] or '0') + tonumber(size) - tonumber(old_size or '0')
+  redis.call('ZADD', i, size, key, string.format('%.0f', entries), ENTRIES,
+             string.format('%.0f', bytes), BYTES)
+end
+if old_gen then
+  drop_stale(e, was_expiring, expiring, old_chunks, chunks)  -- one chunk at most, old and new
+else
+  redis.call('UNLINK', e)  -- a hash without a generation is not ours
+end
+if chunks ~= '0' then
+  redis.call('HSET', e, 'm', ARGV[9], 'g', ARGV[8], 't', ARGV[10], 's', size, 'n', chunks,
+             kind, ARGV[14], '0', ARGV[16])
+else
+  redis.call('HSET', e, 'm', ARGV[9], 'g', ARGV[8], 't', ARGV[10], 's', size, 'n', chunks,
+             kind, ARGV[14])
+end
+if expiring then
+  redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(ms), now_ms()) + GRACE))
 end
 return {'OK'}
 )lua";
@@ -376,14 +427,18 @@ struct Part {
   std::string_view name;  // of its function, after the library's name
   bool may_run_full;      // allow-oom (see kMayRunFull)
   std::string_view body;
+  // An earlier part whose op_<name> the body calls (in a script, defined
+  // before the body; in the library, it already is).
+  std::string_view calls = {};
 };
 
 // In the order of enum Script.
-constexpr std::array<Part, 12> kParts = {{
+constexpr std::array<Part, 13> kParts = {{
     {"pin", true, kPin},
     {"read_chunks", true, kReadChunks},
     {"unpin", true, kUnpin},
     {"publish", false, kPublish},
+    {"publish_one", false, kPublishOne, "publish"},
     {"erase", true, kErase},
     {"erase_namespace_begin", true, kEraseNamespaceBegin},
     {"erase_namespace_batch", true, kEraseNamespaceBatch},
@@ -393,6 +448,17 @@ constexpr std::array<Part, 12> kParts = {{
     {"acquire_lease", false, kAcquireLease},
     {"release_lease", true, kReleaseLease},
 }};
+
+std::string called_by(const Part& part) {
+  if (part.calls.empty()) return {};
+  for (const Part& called : kParts) {
+    if (called.name == part.calls) {
+      return "local function op_" + std::string(called.name) + "(ARGV)\n" +
+             std::string(called.body) + "end\n";
+    }
+  }
+  return {};
+}
 
 struct Sources {
   std::array<std::string, kParts.size()> bodies;
@@ -413,7 +479,8 @@ struct Sources {
     for (std::size_t i = 0; i < kParts.size(); ++i) {
       const Part& part = kParts.at(i);
       bodies.at(i) = std::string(part.may_run_full ? kMayRunFull : kDenyWhenFull) +
-                     std::string(kScriptCommon) + prelude + std::string(part.body);
+                     std::string(kScriptCommon) + prelude + called_by(part) +
+                     std::string(part.body);
       const std::string function = name + "_" + std::string(part.name);
       library += "redis.register_function{function_name = '" + function +
                  "', callback = function(_, args)\n"

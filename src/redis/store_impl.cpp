@@ -1,9 +1,9 @@
 #include "redis/store_impl.hpp"
 
 #include <array>
-#include <unistd.h>
 #include <vector>
 
+#include "per_process.hpp"
 #include "read_counting.hpp"
 #include "redis/reply.hpp"
 
@@ -148,7 +148,7 @@ ReplyPtr StoreImpl::eval(Connection& connection, Script script,
 std::uint64_t StoreImpl::new_generation() {
   // The pid keeps a forked child, which inherits the generator's state,
   // from repeating its parent's generations.
-  const auto pid = static_cast<std::uint64_t>(::getpid());
+  const auto pid = static_cast<std::uint64_t>(current_pid());
   const std::lock_guard lock(random_mutex_);
   return random_() ^ (pid * 0x9E3779B97F4A7C15ULL);
 }

@@ -430,6 +430,14 @@ TEST_CASE("RedisStore: an entry whose hash vanished is a miss, pruned by list fr
   CHECK(stats.bytes == 3);
   CHECK(stats.evictions == 2);
   CHECK(store.namespaces() == std::vector<NamespaceInfo>{{"ns", 1, 3}});
+  // A put over an indexed entry whose hash is gone prunes it first.
+  REQUIRE(server.command({"DEL", "gone:{gone}:e:2:ns:b"}) == "1");
+  store.put("ns", "b", std::string_view("again"));
+  const Stats after = store.stats();
+  CHECK(after.entries == 1);
+  CHECK(after.bytes == 5);
+  CHECK(after.evictions == 3);
+  CHECK(store.get("ns", "b")->text() == "again");
 }
 
 TEST_CASE("RedisStore: an entry whose chunks are partly gone is a miss, and is cleaned up") {
@@ -934,6 +942,9 @@ TEST_CASE("RedisStore: a user denied FCALL and FUNCTION runs the same operations
   store.put("ns", "k", std::string_view("v"), {.expires_at = TimePoint{} + 1h});
   store.put("ns", "big", big);
   CHECK(sha256_of(store.get("ns", "big")->data) == sha256_of(big));
+  store.put("ns", "big", std::string_view("small"));  // a small put over several chunks
+  CHECK(store.get("ns", "big")->text() == "small");
+  store.put("ns", "big", big);
   CHECK(errc_of([&] { store.put("ns", "k", std::string_view("x"), {.if_match = ""}); }) ==
         Errc::precondition_failed);
   CHECK(store.erase_expired("ns", TimePoint{} + 2h, Duration::zero()) == 1);
