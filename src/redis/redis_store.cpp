@@ -185,8 +185,7 @@ void publish(Impl& impl, Connection& connection, std::span<Pending> pendings,
                 {pending.ns, pending.key, pending.condition, pending.generation, f.m, meta.etag,
                  f.size, meta.expires_at ? "x" : "u", f.ms, f.sortable, f.chunks, pending.chunk0});
   }
-  const Script script =
-      pendings.size() == 1 && !pendings[0].staged ? Script::publish_one : Script::publish;
+  const Script script = pendings.size() == 1 ? Script::publish_one : Script::publish;
   // Queued behind the staged chunks still in flight: one round trip.
   ReplyPtr reply;
   std::string staging_failure;

@@ -227,11 +227,11 @@ end
 return {'OK'}
 )lua";
 
-// publish's arguments for one entry whose value is inline (not staged):
-// the common put, without publish's batch bookkeeping, which costs the
-// server more than the commands themselves (docs/performance.md). What is
-// rare (an indexed entry Redis removed, an old value of several chunks,
-// readers may have pinned) goes to publish, before anything is written.
+// publish's arguments for one entry: a put, without publish's batch
+// bookkeeping, which costs the server more than the commands themselves
+// (docs/performance.md). What is rare (an indexed entry Redis removed; an
+// inline value replacing one of several chunks) goes to publish, before
+// anything is written.
 constexpr std::string_view kPublishOne = R"lua(
 local ns, key, cond, size = ARGV[5], ARGV[6], ARGV[7], ARGV[11]
 local e, i = entry_key(ns, key), B .. 'i:' .. ns
@@ -239,10 +239,14 @@ local indexed = redis.call('ZMSCORE', i, key, ENTRIES, BYTES)
 local h = redis.call('HMGET', e, 't', 'g', 'x', 'n')
 local old_size, old_gen = indexed[1], h[2]
 local old_chunks = tonumber(h[4] or '0') or 0
-if (old_size and not old_gen) or old_chunks > 1 then return op_publish(ARGV) end
+local gen, kind, ms, chunks, chunk0 = ARGV[8], ARGV[12], ARGV[13], ARGV[15], ARGV[16]
+local staged = chunk0 == '' and chunks ~= '0'
+if (old_size and not old_gen) or (old_chunks > 1 and not staged) then return op_publish(ARGV) end
 local etag = old_gen and h[1]
 if refuses(cond, etag) then return {'PRECONDITION', 1, etag or ''} end
-local kind, ms, chunks = ARGV[12], ARGV[13], ARGV[15]
+if staged and redis.call('HLEN', B .. 't:' .. gen) ~= tonumber(chunks) then
+  return {'STAGING', 1}  -- Redis evicted or expired staged chunks
+end
 local expiring, was_expiring = kind == 'x', h[3] ~= false
 redis.call('ZADD', B .. kind .. ':' .. ns, ms, key)
 if old_size and was_expiring ~= expiring then
@@ -255,17 +259,21 @@ if old_size ~= size then
   redis.call('ZADD', i, size, key, string.format('%.0f', entries), ENTRIES,
              string.format('%.0f', bytes), BYTES)
 end
-if old_gen then
+if staged then
+  if old_gen then retire(e, old_gen) end
+  redis.call('RENAME', B .. 't:' .. gen, e)
+  redis.call('PERSIST', e)
+elseif old_gen then
   drop_stale(e, was_expiring, expiring, old_chunks, chunks)  -- one chunk at most, old and new
 else
   redis.call('UNLINK', e)  -- a hash without a generation is not ours
 end
-if chunks ~= '0' then
-  redis.call('HSET', e, 'm', ARGV[9], 'g', ARGV[8], 't', ARGV[10], 's', size, 'n', chunks,
-             kind, ARGV[14], '0', ARGV[16])
+if chunk0 ~= '' then
+  redis.call('HSET', e, 'm', ARGV[9], 'g', gen, 't', ARGV[10], 's', size, 'n', chunks, kind,
+             ARGV[14], '0', chunk0)
 else
-  redis.call('HSET', e, 'm', ARGV[9], 'g', ARGV[8], 't', ARGV[10], 's', size, 'n', chunks,
-             kind, ARGV[14])
+  redis.call('HSET', e, 'm', ARGV[9], 'g', gen, 't', ARGV[10], 's', size, 'n', chunks, kind,
+             ARGV[14])
 end
 if expiring then
   redis.call('PEXPIREAT', e, string.format('%.0f', math.max(tonumber(ms), now_ms()) + GRACE))

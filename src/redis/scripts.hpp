@@ -19,7 +19,7 @@ enum class Script {
   read_chunks,  // ns, key, generation, seq... -> {"current"|"old", chunk...} | {"gone"}
   unpin,        // ns, key, generation
   publish,      // count, then 12 fields per entry -> {"OK"} | {"PRECONDITION", j, etag} | ...
-  publish_one,  // publish's, for one entry whose value is inline: the same answers
+  publish_one,  // publish's, for one entry: the same answers
   erase,        // ns, key[, generation: only while it is that one] -> 1 | 0
   erase_namespace_begin,  // ns, trash id -> the trash keys to drain
   erase_namespace_batch,  // trash key, limit -> how many were taken

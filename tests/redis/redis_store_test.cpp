@@ -596,6 +596,20 @@ TEST_CASE("RedisStore: an interrupted put leaves nothing visible; staged chunks 
     CHECK_FALSE(store.get("ns", "k").has_value());
     CHECK(keys_matching(server, "stage:{stage}:t:*").empty());
   }
+  SECTION("staged chunks Redis dropped mid-put: no_space, and the old value stays") {
+    store.put("ns", "k", std::string_view("old"));
+    PatternBuffer buffer(5 << 20, 3, [&] {
+      // What an eviction of the staging hash does; the later chunks make it again.
+      for (const auto& staging : keys_matching(server, "stage:{stage}:t:*")) {
+        server.command({"DEL", staging});
+      }
+    });
+    std::istream in(&buffer);
+    CHECK(errc_of([&] { store.put_stream("ns", "k", in); }) == Errc::no_space);
+    CHECK(store.get("ns", "k")->text() == "old");
+    CHECK(keys_matching(server, "stage:{stage}:t:*").empty());
+    CHECK(store.stats().bytes == 3);
+  }
   SECTION("a process killed mid-put leaves a staging key that expires") {
     const auto child =
         run_self("redis child put then freeze", {{"REDIS_PORT", std::to_string(server.port())}});
