@@ -18,8 +18,9 @@ namespace blobcache {
 namespace {
 
 // A token naming one get_or_fill call among every process of this boot:
-// the pid, a count of this process's calls and 64 random bits (a forked
-// child shares the count, not the random bits).
+// the pid, a count of this process's calls and 64 random bits. A forked
+// child inherits the count and the forking thread's generator, so its pid
+// is what keeps its tokens apart from its parent's.
 std::string fill_owner() {
   static std::atomic<std::uint64_t> calls{0};
   thread_local std::mt19937_64 random{std::random_device{}()};
